@@ -1,0 +1,20 @@
+namespace DePin.Abstractions.Jobs;
+
+/// <summary>Index of jobs for listing (single instance, key 0). Updated on state transitions only, never per unit.</summary>
+[Alias("depin.IJobDirectoryGrain")]
+public interface IJobDirectoryGrain : IGrainWithIntegerKey
+{
+    [Alias("Upsert")] Task UpsertAsync(JobSummary summary);
+
+    /// <summary>Newest first.</summary>
+    [Alias("List")] Task<IReadOnlyList<JobSummary>> ListAsync(JobStatus? status, int offset, int limit);
+}
+
+/// <summary>A row in the job list.</summary>
+[GenerateSerializer, Immutable, Alias("depin.JobSummary")]
+public sealed record JobSummary(
+    [property: Id(0)] string JobId,
+    [property: Id(1)] string Kernel,
+    [property: Id(2)] JobStatus Status,
+    [property: Id(3)] int UnitCount,
+    [property: Id(4)] DateTimeOffset SubmittedAt);

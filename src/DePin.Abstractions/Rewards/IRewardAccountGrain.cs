@@ -1,0 +1,27 @@
+namespace DePin.Abstractions.Rewards;
+
+/// <summary>One operator's earnings (key = lower-case 0x payout address). Credited exactly once per unit.</summary>
+[Alias("depin.IRewardAccountGrain")]
+public interface IRewardAccountGrain : IGrainWithStringKey
+{
+    /// <summary>Credits units; a unit already credited to this account is skipped. Returns the amount newly credited.</summary>
+    [Alias("Credit")] Task<long> CreditAsync(IReadOnlyList<UnitCredit> credits);
+    [Alias("Get")] Task<RewardAccountView> GetAsync();
+    /// <summary>Ledger hook: records that the epoch included the account's cumulative amount.</summary>
+    [Alias("MarkSettled")] Task MarkSettledAsync(long epoch, long cumulativeMicroCredits);
+}
+
+/// <summary>The epoch book (key 0): closes epochs on a timer and records their settlement batches.</summary>
+[Alias("depin.ILedgerGrain")]
+public interface ILedgerGrain : IGrainWithIntegerKey
+{
+    /// <summary>Called once by an account on its first credit.</summary>
+    [Alias("RegisterAccount")] Task RegisterAccountAsync(string address);
+    /// <summary>Closes the open epoch now; null when nothing was earned since the last one.</summary>
+    [Alias("CloseEpoch")] Task<EpochSettlement?> CloseEpochAsync();
+    /// <summary>Newest first.</summary>
+    [Alias("ListEpochs")] Task<IReadOnlyList<EpochSettlement>> ListEpochsAsync(int offset, int limit);
+    [Alias("GetEpoch")] Task<EpochSettlement?> GetEpochAsync(long epoch);
+    /// <summary>Starts the epoch timer (idempotent); called at silo start.</summary>
+    [Alias("Start")] Task StartAsync();
+}

@@ -1,0 +1,29 @@
+namespace DePin.Abstractions.Scheduling;
+
+/// <summary>
+/// One shard of the ready-work queue (key = shard index). Owns its units' leases, attempts and replica results,
+/// so leasing and reporting travel in batches and no single grain is hot.
+/// </summary>
+[Alias("depin.IWorkQueueGrain")]
+public interface IWorkQueueGrain : IGrainWithIntegerKey
+{
+    /// <summary>Adds units of a job. Idempotent per unit id.</summary>
+    [Alias("Enqueue")] Task EnqueueAsync(UnitBatch batch);
+
+    /// <summary>Leases up to <paramref name="max"/> ready units to a node; empty when none are ready.</summary>
+    [Alias("Lease")] Task<IReadOnlyList<WorkUnitLease>> LeaseAsync(string nodeId, int max);
+
+    /// <summary>Extends the deadlines of a node's live leases (heartbeat). Returns the lease ids that are still held.</summary>
+    [Alias("Renew")] Task<IReadOnlyList<long>> RenewAsync(string nodeId, IReadOnlyList<long> leaseIds);
+
+    /// <summary>Results for leased units. Late and duplicate results are ignored, never counted twice.</summary>
+    [Alias("Report")] Task<ReportOutcome> ReportAsync(string nodeId, IReadOnlyList<UnitResult> results);
+
+    /// <summary>Withdraws every unit of a job.</summary>
+    [Alias("CancelJob")] Task CancelJobAsync(string jobId);
+
+    /// <summary>Returns expired leases to the ready queue now (also runs on a timer).</summary>
+    [Alias("ExpireLeases")] Task<int> ExpireLeasesAsync();
+
+    [Alias("GetStats")] Task<QueueStats> GetStatsAsync();
+}

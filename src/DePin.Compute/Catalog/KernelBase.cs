@@ -1,0 +1,76 @@
+using System.Text.Json;
+using DePin.Compute.Devices;
+
+namespace DePin.Compute.Catalog;
+
+/// <summary>
+/// Shared plumbing for catalog kernels: guarantees that <see cref="Plan"/> lets no exception other than
+/// <see cref="KernelArgumentException"/> escape, and dispatches <see cref="Execute"/> by device kind.
+/// </summary>
+public abstract class KernelBase : IKernel
+{
+    /// <summary>Prefix of the message used when an unexpected exception had to be converted (indicates a validation gap).</summary>
+    public const string UnexpectedPrefix = "invalid parameters (internal:";
+
+    /// <inheritdoc />
+    public abstract string Name { get; }
+
+    /// <inheritdoc />
+    public abstract string Description { get; }
+
+    /// <inheritdoc />
+    public abstract OutputComparison Comparison { get; }
+
+    /// <inheritdoc />
+    public KernelPlan Plan(JsonElement parameters, KernelLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        try
+        {
+            return PlanCore(parameters, limits);
+        }
+        catch (KernelArgumentException)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Belt and braces: Plan must only ever fail with a client-facing KernelArgumentException.
+            throw new KernelArgumentException($"{Name}: {UnexpectedPrefix} {e.GetType().Name})");
+        }
+    }
+
+    /// <summary>Validation and splitting; throw <see cref="KernelArgumentException"/> for bad input.</summary>
+    protected abstract KernelPlan PlanCore(JsonElement parameters, KernelLimits limits);
+
+    /// <inheritdoc />
+    public byte[] Execute(ComputeDevice device, KernelUnit unit)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(unit);
+        return device.Kind == DeviceKind.VectorCpu
+            ? ExecuteVector(unit)
+            : device.Run(_ => ExecuteIlgpu(device, unit));
+    }
+
+    /// <summary>The ILGPU backend (CUDA, OpenCL, ILGPU CPU).</summary>
+    protected abstract byte[] ExecuteIlgpu(ComputeDevice device, KernelUnit unit);
+
+    /// <summary>The vectorised .NET backend.</summary>
+    protected abstract byte[] ExecuteVector(KernelUnit unit);
+
+    /// <inheritdoc />
+    public abstract KernelResult Assemble(string canonicalParameters, IReadOnlyList<byte[]> unitOutputs);
+
+    /// <inheritdoc />
+    public abstract bool OutputsAgree(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b);
+
+    /// <summary>Number of units of <paramref name="total"/> items in chunks of <paramref name="perUnit"/>; checks MaxUnits.</summary>
+    protected int CountUnits(long total, long perUnit, KernelLimits limits, string what)
+    {
+        long units = (total + perUnit - 1) / perUnit;
+        if (units > limits.MaxUnits)
+            throw new KernelArgumentException($"{Name}: {total} {what} at {perUnit} per unit make {units} units; at most {limits.MaxUnits} are allowed (raise the per-unit size)");
+        return (int)units;
+    }
+}

@@ -1,0 +1,263 @@
+using System.Text.Json;
+using DePin.Abstractions.Jobs;
+using DePin.Abstractions.Nodes;
+using DePin.Abstractions.Rewards;
+using DePin.Abstractions.Scheduling;
+using DePin.Compute.Catalog;
+using DePin.Grains.Scheduling;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace DePin.Grains.Jobs;
+
+/// <summary>
+/// A client's job. Validates and splits it through the kernel catalog, spreads its units over the queue shards, keeps
+/// verified outputs (idempotent per unit index) and is the single authority that turns a verified unit into credits.
+/// </summary>
+public sealed class JobGrain(
+    [PersistentState("job", StorageNames.Store)] IPersistentState<JobState> state,
+    IOptions<SchedulerOptions> options,
+    TimeProvider clock,
+    ILogger<JobGrain> logger) : Grain, IJobGrain
+{
+    private readonly SchedulerOptions _options = options.Value;
+    private readonly Dictionary<string, string?> _operators = [];
+    private JobView? View => state.State.View;
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Finish what a previous activation may have left half done: queueing units, paying credits.
+        if (View is { } view && !view.Status.IsTerminal() && !state.State.Enqueued) await EnqueueAsync();
+        if (state.State.PendingCredits.Count > 0) await FlushCreditsAsync();
+    }
+
+    async Task<SubmitOutcome> IJobGrain.SubmitAsync(JobRequest request)
+    {
+        if (View is not null) return new SubmitOutcome(false, $"job '{this.GetPrimaryKeyString()}' already exists", View);
+        if (!KernelCatalog.Default.TryGet(request.Kernel, out var kernel))
+        {
+            var known = string.Join(", ", KernelCatalog.Default.All.Select(k => k.Name).Order());
+            return Refuse($"unknown kernel '{request.Kernel}'; known kernels: {known}");
+        }
+        if (request.Redundancy < 1 || request.Redundancy > _options.MaxRedundancy)
+            return Refuse($"redundancy must be between 1 and {_options.MaxRedundancy}");
+        if (request.Priority is < -100 or > 100) return Refuse("priority must be between -100 and 100");
+
+        KernelPlan plan;
+        try
+        {
+            using var doc = JsonDocument.Parse(request.ParametersJson);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) return Refuse("parameters must be a JSON object");
+            plan = kernel.Plan(doc.RootElement, KernelLimits.Default);
+        }
+        catch (JsonException ex)
+        {
+            return Refuse($"parameters are not valid JSON: {ex.Message}");
+        }
+        catch (KernelArgumentException ex)
+        {
+            return Refuse(ex.Message);
+        }
+
+        if (plan.UnitCount == 0) return Refuse("the job has no units");
+        var unitPrice = plan.Cost.PriceMicroCredits;
+        var price = checked(unitPrice * plan.UnitCount * request.Redundancy);
+        if (request.MaxPriceMicroCredits is { } max && price > max)
+            return Refuse($"price {price} micro-credits exceeds the budget of {max}");
+
+        state.State = new JobState
+        {
+            View = new JobView
+            {
+                JobId = this.GetPrimaryKeyString(),
+                Kernel = kernel.Name,
+                Status = JobStatus.Submitted,
+                UnitCount = plan.UnitCount,
+                Redundancy = request.Redundancy,
+                Priority = request.Priority,
+                PricePerUnitMicroCredits = unitPrice,
+                PriceMicroCredits = price,
+                SubmittedAt = clock.GetUtcNow(),
+            },
+            CanonicalParameters = plan.CanonicalParameters,
+            UnitInputs = [.. plan.UnitInputs],
+            Outputs = new byte[]?[plan.UnitCount],
+        };
+        await state.WriteStateAsync();
+        await PublishSummaryAsync();
+        await EnqueueAsync();
+        return new SubmitOutcome(true, null, View);
+    }
+
+    Task<JobView?> IJobGrain.GetAsync() => Task.FromResult(View);
+
+    Task<JobResult?> IJobGrain.GetResultAsync() => Task.FromResult(state.State.Result);
+
+    async Task<JobView?> IJobGrain.CancelAsync()
+    {
+        if (View is not { } view || view.Status.IsTerminal()) return View;
+        await FinishAsync(JobStatus.Cancelled, "cancelled by the client");
+        await WithdrawUnitsAsync();
+        return View;
+    }
+
+    async Task IJobGrain.MarkStartedAsync()
+    {
+        if (View is not { Status: JobStatus.Submitted } view) return;
+        state.State.View = view with { Status = JobStatus.Running, StartedAt = clock.GetUtcNow() };
+        await state.WriteStateAsync();
+        await PublishSummaryAsync();
+    }
+
+    async Task IJobGrain.AcceptUnitsAsync(IReadOnlyList<VerifiedUnit> units)
+    {
+        // Late results of a cancelled or failed job are dropped: nobody pays for them.
+        if (View is not { } view || view.Status is JobStatus.Cancelled or JobStatus.Failed) return;
+        var outputs = state.State.Outputs;
+        var added = 0;
+        foreach (var unit in units)
+        {
+            if (unit.Index < 0 || unit.Index >= outputs.Length || outputs[unit.Index] is not null) continue;
+            outputs[unit.Index] = unit.Output;
+            added++;
+            foreach (var nodeId in unit.Nodes)
+            {
+                var operatorAddress = await ResolveOperatorAsync(nodeId);
+                if (operatorAddress is null)
+                {
+                    logger.LogWarning("Job {JobId}: node {NodeId} is not registered; unit {Index} earns it nothing", view.JobId, nodeId, unit.Index);
+                    continue;
+                }
+                state.State.PendingCredits.Add(new PendingCredit(operatorAddress,
+                    new UnitCredit(view.JobId, unit.Index, nodeId, view.PricePerUnitMicroCredits)));
+            }
+        }
+        if (added == 0) return;
+
+        view = view with
+        {
+            UnitsCompleted = view.UnitsCompleted + added,
+            Status = view.Status == JobStatus.Submitted ? JobStatus.Running : view.Status,
+            StartedAt = view.StartedAt ?? clock.GetUtcNow(),
+        };
+        state.State.View = view;
+        if (view.UnitsCompleted == view.UnitCount)
+        {
+            await CompleteAsync();
+        }
+        else
+        {
+            await state.WriteStateAsync();
+        }
+        await FlushCreditsAsync();
+    }
+
+    async Task IJobGrain.FailUnitAsync(int unitIndex, string reason)
+    {
+        if (View is not { } view || view.Status.IsTerminal()) return;
+        await FinishAsync(JobStatus.Failed, reason);
+        await WithdrawUnitsAsync();
+    }
+
+    private async Task CompleteAsync()
+    {
+        var view = View!;
+        var kernel = KernelCatalog.Default.Get(view.Kernel);
+        try
+        {
+            var result = kernel.Assemble(state.State.CanonicalParameters, state.State.Outputs!);
+            state.State.Result = new JobResult(result.ContentType, result.Data, result.Summary, UnitDigest.Of(result.Data));
+            state.State.View = view with
+            {
+                ResultSummary = result.Summary,
+                ResultDigest = state.State.Result.Digest,
+                ResultContentType = result.ContentType,
+            };
+            state.State.Outputs = []; // the assembled result replaces the unit outputs
+            await FinishAsync(JobStatus.Completed, null);
+        }
+        catch (Exception ex) when (ex is KernelArgumentException or ArgumentException or InvalidOperationException)
+        {
+            await FinishAsync(JobStatus.Failed, $"assembling the result failed: {ex.Message}");
+        }
+    }
+
+    private async Task FinishAsync(JobStatus status, string? error)
+    {
+        state.State.View = View! with { Status = status, FinishedAt = clock.GetUtcNow(), Error = error };
+        state.State.UnitInputs = null;
+        await state.WriteStateAsync();
+        await PublishSummaryAsync();
+    }
+
+    private async Task EnqueueAsync()
+    {
+        var view = View!;
+        var inputs = state.State.UnitInputs ?? [];
+        var chunk = _options.UnitsPerShardChunk;
+        var firstShard = (int)((uint)StringComparer.Ordinal.GetHashCode(view.JobId) % (uint)_options.QueueShards);
+        var batches = new Dictionary<int, List<UnitInput>>();
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var shard = (firstShard + i / chunk) % _options.QueueShards;
+            if (!batches.TryGetValue(shard, out var list)) batches[shard] = list = [];
+            list.Add(new UnitInput(i, inputs[i]));
+        }
+
+        await Task.WhenAll(batches.Select(b => GrainFactory.GetGrain<IWorkQueueGrain>(b.Key).EnqueueAsync(new UnitBatch
+        {
+            JobId = view.JobId,
+            Kernel = view.Kernel,
+            CanonicalParameters = state.State.CanonicalParameters,
+            UnitCount = view.UnitCount,
+            Redundancy = view.Redundancy,
+            Priority = view.Priority,
+            PricePerUnitMicroCredits = view.PricePerUnitMicroCredits,
+            Units = b.Value,
+        })));
+        state.State.Enqueued = true;
+        state.State.UnitInputs = null; // the shards own the inputs now
+        await state.WriteStateAsync();
+    }
+
+    private Task WithdrawUnitsAsync() =>
+        Task.WhenAll(Enumerable.Range(0, _options.QueueShards)
+            .Select(s => GrainFactory.GetGrain<IWorkQueueGrain>(s).CancelJobAsync(View!.JobId)));
+
+    private async Task FlushCreditsAsync()
+    {
+        var pending = state.State.PendingCredits;
+        if (pending.Count == 0) return;
+        try
+        {
+            await Task.WhenAll(pending.GroupBy(p => p.OperatorAddress).Select(g =>
+                GrainFactory.GetGrain<IRewardAccountGrain>(g.Key).CreditAsync([.. g.Select(p => p.Credit)])));
+            pending.Clear();
+            await state.WriteStateAsync();
+        }
+        catch (Exception ex)
+        {
+            // The accounts deduplicate by unit, so the next flush (next batch or reactivation) may safely resend.
+            logger.LogWarning(ex, "Job {JobId}: crediting {Count} units failed; will retry", View?.JobId, pending.Count);
+        }
+    }
+
+    private async Task<string?> ResolveOperatorAsync(string nodeId)
+    {
+        if (!_operators.TryGetValue(nodeId, out var address))
+        {
+            address = await GrainFactory.GetGrain<INodeGrain>(nodeId).GetOperatorAsync();
+            _operators[nodeId] = address;
+        }
+        return address;
+    }
+
+    private Task PublishSummaryAsync()
+    {
+        var v = View!;
+        return GrainFactory.GetGrain<IJobDirectoryGrain>(0).UpsertAsync(new JobSummary(v.JobId, v.Kernel, v.Status, v.UnitCount, v.SubmittedAt));
+    }
+
+    private static SubmitOutcome Refuse(string error) => new(false, error, null);
+}

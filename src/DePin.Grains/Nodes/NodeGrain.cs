@@ -1,0 +1,72 @@
+using DePin.Abstractions.Nodes;
+using Microsoft.Extensions.Options;
+
+namespace DePin.Grains.Nodes;
+
+/// <summary>Persistent state of a <see cref="NodeGrain"/>.</summary>
+[GenerateSerializer, Alias("depin.NodeState")]
+public sealed class NodeState
+{
+    [Id(0)] public NodeRegistration? Registration { get; set; }
+    [Id(1)] public DateTimeOffset RegisteredAt { get; set; }
+    [Id(2)] public long UnitsVerified { get; set; }
+    [Id(3)] public long UnitsRejected { get; set; }
+}
+
+/// <summary>One GPU provider: its operator, capabilities, liveness and reputation.</summary>
+public sealed class NodeGrain(
+    [PersistentState("node", StorageNames.Store)] IPersistentState<NodeState> state,
+    IOptions<SchedulerOptions> options,
+    TimeProvider clock) : Grain, INodeGrain
+{
+    // Heartbeats are liveness, not history: kept in memory so they cost no storage write.
+    private DateTimeOffset _lastHeartbeat;
+
+    async Task<NodeView> INodeGrain.RegisterAsync(NodeRegistration registration)
+    {
+        var isNew = state.State.Registration is null;
+        state.State.Registration = registration;
+        if (isNew) state.State.RegisteredAt = clock.GetUtcNow();
+        _lastHeartbeat = clock.GetUtcNow();
+        await state.WriteStateAsync();
+        if (isNew) await GrainFactory.GetGrain<INodeDirectoryGrain>(0).AddAsync(this.GetPrimaryKeyString());
+        return ToView()!;
+    }
+
+    Task INodeGrain.HeartbeatAsync()
+    {
+        _lastHeartbeat = clock.GetUtcNow();
+        return Task.CompletedTask;
+    }
+
+    async Task INodeGrain.RecordOutcomesAsync(int verified, int rejected)
+    {
+        state.State.UnitsVerified += verified;
+        state.State.UnitsRejected += rejected;
+        await state.WriteStateAsync();
+    }
+
+    Task<NodeView?> INodeGrain.GetAsync() => Task.FromResult(ToView());
+
+    Task<string?> INodeGrain.GetOperatorAsync() => Task.FromResult(state.State.Registration?.OperatorAddress);
+
+    private NodeView? ToView()
+    {
+        if (state.State.Registration is not { } r) return null;
+        var s = state.State;
+        var total = s.UnitsVerified + s.UnitsRejected;
+        return new NodeView
+        {
+            NodeId = this.GetPrimaryKeyString(),
+            OperatorAddress = r.OperatorAddress,
+            SiloAddress = r.SiloAddress,
+            Capabilities = r.Capabilities,
+            RegisteredAt = s.RegisteredAt,
+            LastHeartbeat = _lastHeartbeat,
+            Online = clock.GetUtcNow() - _lastHeartbeat <= options.Value.NodeOnlineWindow,
+            UnitsVerified = s.UnitsVerified,
+            UnitsRejected = s.UnitsRejected,
+            Reputation = total == 0 ? 1 : (double)s.UnitsVerified / total,
+        };
+    }
+}

@@ -1,0 +1,92 @@
+using DePin.Abstractions.Rewards;
+
+namespace DePin.Grains.Rewards;
+
+/// <summary>Persistent state of a <see cref="RewardAccountGrain"/>.</summary>
+[GenerateSerializer, Alias("depin.RewardAccountState")]
+public sealed class RewardAccountState
+{
+    [Id(0)] public long CumulativeMicroCredits { get; set; }
+    [Id(1)] public long UnitsCredited { get; set; }
+    /// <summary>Per job, a bitmap of the unit indices already credited: exactly-once at 1 bit per unit.</summary>
+    [Id(2)] public Dictionary<string, byte[]> CreditedUnits { get; set; } = [];
+    [Id(3)] public bool RegisteredWithLedger { get; set; }
+    [Id(4)] public long SettledCumulativeMicroCredits { get; set; }
+    [Id(5)] public long? LastEpoch { get; set; }
+    [Id(6)] public DateTimeOffset? LastCreditAt { get; set; }
+    [Id(7)] public SortedSet<string> Nodes { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>One operator's earnings. A unit is credited at most once, however often its credit is delivered.</summary>
+public sealed class RewardAccountGrain(
+    [PersistentState("account", StorageNames.Store)] IPersistentState<RewardAccountState> state,
+    TimeProvider clock) : Grain, IRewardAccountGrain
+{
+    async Task<long> IRewardAccountGrain.CreditAsync(IReadOnlyList<UnitCredit> credits)
+    {
+        var s = state.State;
+        long added = 0;
+        foreach (var credit in credits)
+        {
+            if (credit.AmountMicroCredits < 0 || credit.UnitIndex < 0) continue;
+            if (!TryMarkCredited(s, credit.JobId, credit.UnitIndex)) continue;
+            added = checked(added + credit.AmountMicroCredits);
+            s.UnitsCredited++;
+            s.Nodes.Add(credit.NodeId);
+        }
+        if (added == 0 && s.RegisteredWithLedger) return 0;
+
+        s.CumulativeMicroCredits = checked(s.CumulativeMicroCredits + added);
+        s.LastCreditAt = clock.GetUtcNow();
+        await state.WriteStateAsync();
+        if (!s.RegisteredWithLedger)
+        {
+            await GrainFactory.GetGrain<ILedgerGrain>(0).RegisterAccountAsync(this.GetPrimaryKeyString());
+            s.RegisteredWithLedger = true;
+            await state.WriteStateAsync();
+        }
+        return added;
+    }
+
+    Task<RewardAccountView> IRewardAccountGrain.GetAsync()
+    {
+        var s = state.State;
+        return Task.FromResult(new RewardAccountView
+        {
+            Address = this.GetPrimaryKeyString(),
+            CumulativeMicroCredits = s.CumulativeMicroCredits,
+            UnitsCredited = s.UnitsCredited,
+            SettledCumulativeMicroCredits = s.SettledCumulativeMicroCredits,
+            LastEpoch = s.LastEpoch,
+            LastCreditAt = s.LastCreditAt,
+            Nodes = [.. s.Nodes],
+        });
+    }
+
+    async Task IRewardAccountGrain.MarkSettledAsync(long epoch, long cumulativeMicroCredits)
+    {
+        var s = state.State;
+        if (s.LastEpoch >= epoch) return;
+        s.LastEpoch = epoch;
+        s.SettledCumulativeMicroCredits = cumulativeMicroCredits;
+        await state.WriteStateAsync();
+    }
+
+    private static bool TryMarkCredited(RewardAccountState s, string jobId, int index)
+    {
+        if (!s.CreditedUnits.TryGetValue(jobId, out var bits))
+        {
+            bits = new byte[Math.Max(8, (index >> 3) + 1)];
+            s.CreditedUnits[jobId] = bits;
+        }
+        else if ((index >> 3) >= bits.Length)
+        {
+            Array.Resize(ref bits, Math.Max(bits.Length * 2, (index >> 3) + 1));
+            s.CreditedUnits[jobId] = bits;
+        }
+        var mask = (byte)(1 << (index & 7));
+        if ((bits[index >> 3] & mask) != 0) return false;
+        bits[index >> 3] |= mask;
+        return true;
+    }
+}

@@ -1,0 +1,48 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace DePin.Grains;
+
+/// <summary>Scheduler settings, bound from the <c>Scheduler</c> configuration section.</summary>
+public sealed class SchedulerOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string Section = "Scheduler";
+
+    /// <summary>Number of work-queue shards. Every silo and worker must agree on it.</summary>
+    [Range(1, 4096)] public int QueueShards { get; set; } = 8;
+
+    /// <summary>Consecutive units of one job that go to the same shard (keeps enqueue and lease batches large).</summary>
+    [Range(1, 65536)] public int UnitsPerShardChunk { get; set; } = 256;
+
+    /// <summary>How long a node holds a leased unit before it returns to the queue, unless renewed.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often each shard looks for expired leases.</summary>
+    public TimeSpan LeaseSweepInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Failed or expired attempts after which a unit (and its job) fails.</summary>
+    [Range(1, 100)] public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>Largest redundancy a client may ask for.</summary>
+    [Range(1, 16)] public int MaxRedundancy { get; set; } = 5;
+
+    /// <summary>Node liveness: a node is online when it sent a heartbeat within this window.</summary>
+    public TimeSpan NodeOnlineWindow { get; set; } = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>Ledger settings, bound from the <c>Ledger</c> configuration section.</summary>
+public sealed class LedgerOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string Section = "Ledger";
+
+    /// <summary>How often the ledger closes an epoch. Zero or negative disables the timer (epochs close on request only).</summary>
+    public TimeSpan EpochPeriod { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+/// <summary>Grain storage names used by the grains.</summary>
+public static class StorageNames
+{
+    /// <summary>The one storage provider all DePin grain state lives in.</summary>
+    public const string Store = "depin";
+}

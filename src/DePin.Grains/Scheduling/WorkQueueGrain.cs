@@ -1,0 +1,437 @@
+using DePin.Abstractions.Jobs;
+using DePin.Abstractions.Nodes;
+using DePin.Abstractions.Scheduling;
+using DePin.Compute.Catalog;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace DePin.Grains.Scheduling;
+
+/// <summary>
+/// One shard of the ready queue. It owns its units' leases, attempts and replica results; verified units are handed to
+/// their <see cref="IJobGrain"/> in batches. Changes are written to <see cref="IWorkUnitStore"/> as deltas per call.
+/// </summary>
+public sealed class WorkQueueGrain(
+    IWorkUnitStore store,
+    IOptions<SchedulerOptions> options,
+    TimeProvider clock,
+    ILogger<WorkQueueGrain> logger) : Grain, IWorkQueueGrain
+{
+    private readonly SchedulerOptions _options = options.Value;
+    private readonly Dictionary<string, QueuedJob> _jobs = [];
+    private readonly Dictionary<WorkUnitId, QueuedUnit> _units = [];
+    private readonly Dictionary<long, ActiveLease> _leases = [];
+    private readonly PriorityQueue<WorkUnitId, (int Priority, long Seq)> _ready = new();
+    private readonly Dictionary<string, List<VerifiedUnit>> _outbox = [];
+    private long _seq;
+    private long _nextLeaseId;
+    private long _verified;
+    private long _expired;
+    private int Shard => (int)this.GetPrimaryKeyLong();
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Lease ids only need to be unique per shard over its lifetime: start from the clock so a reactivated shard
+        // never reuses the ids of a previous activation.
+        _nextLeaseId = clock.GetUtcNow().ToUnixTimeMilliseconds() << 16;
+        var snapshot = await store.LoadAsync(Shard);
+        foreach (var job in snapshot.Jobs) _jobs[job.JobId] = new QueuedJob(job);
+        foreach (var stored in snapshot.Units)
+        {
+            if (!_jobs.TryGetValue(stored.Id.JobId, out var job)) continue;
+            var unit = new QueuedUnit(stored.Id, stored.Input, stored.EnqueuedAt, job)
+            {
+                Attempts = stored.Attempts,
+            };
+            unit.Replicas.AddRange(stored.Replicas);
+            _units[unit.Id] = unit;
+            job.Pending++;
+            if (stored.Verified is { } verified) AddToOutbox(verified, unit.Id.JobId);
+            else MakeReady(unit);
+        }
+
+        this.RegisterGrainTimer(SweepAsync, new GrainTimerCreationOptions(_options.LeaseSweepInterval, _options.LeaseSweepInterval)
+        {
+            KeepAlive = true,
+        });
+    }
+
+    async Task IWorkQueueGrain.EnqueueAsync(UnitBatch batch)
+    {
+        var delta = new DeltaBuilder();
+        if (!_jobs.TryGetValue(batch.JobId, out var job))
+        {
+            job = new QueuedJob(new ShardJob(batch.JobId, batch.Kernel, batch.CanonicalParameters, batch.UnitCount,
+                batch.Redundancy, batch.Priority, batch.PricePerUnitMicroCredits));
+            _jobs[batch.JobId] = job;
+            delta.UpsertJobs.Add(job.Definition);
+        }
+
+        var now = clock.GetUtcNow();
+        foreach (var input in batch.Units)
+        {
+            var id = new WorkUnitId(batch.JobId, input.Index);
+            if (_units.ContainsKey(id) || job.Done.Contains(input.Index)) continue;
+            var unit = new QueuedUnit(id, input.Input, now, job);
+            _units[id] = unit;
+            job.Pending++;
+            MakeReady(unit);
+            delta.UpsertUnits.Add(unit.ToStored(null));
+        }
+
+        await SaveAsync(delta);
+    }
+
+    async Task<IReadOnlyList<WorkUnitLease>> IWorkQueueGrain.LeaseAsync(string nodeId, int max)
+    {
+        if (max <= 0 || _ready.Count == 0) return [];
+        var now = clock.GetUtcNow();
+        var deadline = now + _options.LeaseDuration;
+        var leases = new List<WorkUnitLease>(Math.Min(max, _ready.Count));
+        List<QueuedUnit>? skipped = null;
+        HashSet<string>? started = null;
+
+        while (leases.Count < max && _ready.TryDequeue(out var id, out _))
+        {
+            if (!_units.TryGetValue(id, out var unit) || !unit.InReady) continue;
+            unit.InReady = false;
+            if (unit.HasWorked(nodeId))
+            {
+                // Replicas must come from distinct nodes; leave this unit for someone else.
+                (skipped ??= []).Add(unit);
+                continue;
+            }
+
+            var lease = new ActiveLease(++_nextLeaseId, id, nodeId, deadline);
+            _leases[lease.LeaseId] = lease;
+            unit.Leases.Add(lease);
+            leases.Add(new WorkUnitLease
+            {
+                LeaseId = lease.LeaseId,
+                Unit = id,
+                Kernel = unit.Job.Definition.Kernel,
+                CanonicalParameters = unit.Job.Definition.CanonicalParameters,
+                UnitCount = unit.Job.Definition.UnitCount,
+                Input = unit.Input,
+                Deadline = deadline,
+                EnqueuedAt = unit.EnqueuedAt,
+                Attempt = unit.Attempts + 1,
+            });
+            if (unit.NeedsMoreLeases) MakeReady(unit);
+            if (!unit.Job.StartNotified)
+            {
+                unit.Job.StartNotified = true;
+                (started ??= []).Add(id.JobId);
+            }
+        }
+
+        if (skipped is not null)
+        {
+            foreach (var unit in skipped) MakeReady(unit);
+        }
+
+        if (started is not null)
+        {
+            await Task.WhenAll(started.Select(jobId => GrainFactory.GetGrain<IJobGrain>(jobId).MarkStartedAsync()));
+        }
+
+        return leases;
+    }
+
+    Task<IReadOnlyList<long>> IWorkQueueGrain.RenewAsync(string nodeId, IReadOnlyList<long> leaseIds)
+    {
+        var deadline = clock.GetUtcNow() + _options.LeaseDuration;
+        var held = new List<long>(leaseIds.Count);
+        foreach (var leaseId in leaseIds)
+        {
+            if (_leases.TryGetValue(leaseId, out var lease) && lease.NodeId == nodeId)
+            {
+                lease.Deadline = deadline;
+                held.Add(leaseId);
+            }
+        }
+        return Task.FromResult<IReadOnlyList<long>>(held);
+    }
+
+    async Task<ReportOutcome> IWorkQueueGrain.ReportAsync(string nodeId, IReadOnlyList<UnitResult> results)
+    {
+        int accepted = 0, verified = 0, ignored = 0, failed = 0;
+        var delta = new DeltaBuilder();
+        var outcomes = new Dictionary<string, (int Verified, int Rejected)>();
+        List<(string JobId, int Index, string Reason)>? failures = null;
+
+        foreach (var result in results)
+        {
+            var hadLease = _leases.Remove(result.LeaseId, out var lease) && lease.NodeId == nodeId && lease.Unit == result.Unit;
+            if (!_units.TryGetValue(result.Unit, out var unit) || unit.Verified || unit.HasReplicaFrom(nodeId))
+            {
+                ignored++; // done, cancelled, or a duplicate: never counted twice
+                continue;
+            }
+
+            if (hadLease) unit.Leases.RemoveAll(l => l.LeaseId == result.LeaseId);
+
+            var error = result.Error;
+            if (error is null && (result.Output is null || result.Digest is null || UnitDigest.Of(result.Output) != result.Digest))
+            {
+                error = "result digest does not match its output";
+            }
+
+            if (error is not null)
+            {
+                unit.Attempts++;
+                failed++;
+                if (unit.Attempts >= _options.MaxAttempts)
+                {
+                    (failures ??= []).Add((unit.Id.JobId, unit.Id.Index, $"unit {unit.Id.Index} failed {unit.Attempts} times: {error}"));
+                    RemoveUnit(unit, delta);
+                }
+                else
+                {
+                    MakeReady(unit);
+                    delta.UpsertUnits.Add(unit.ToStored(null));
+                }
+                continue;
+            }
+
+            accepted++;
+            unit.Replicas.Add(new ReplicaResult(nodeId, result.Digest!, result.Output!));
+            var quorum = FindQuorum(unit);
+            if (quorum is not null)
+            {
+                verified++;
+                var verifiedUnit = new VerifiedUnit
+                {
+                    Index = unit.Id.Index,
+                    Output = quorum[0].Output,
+                    Digest = quorum[0].Digest,
+                    Nodes = [.. quorum.Select(r => r.NodeId)],
+                };
+                foreach (var replica in unit.Replicas)
+                {
+                    var agreed = quorum.Contains(replica);
+                    outcomes.TryGetValue(replica.NodeId, out var o);
+                    outcomes[replica.NodeId] = agreed ? (o.Verified + 1, o.Rejected) : (o.Verified, o.Rejected + 1);
+                }
+                unit.Verified = true;
+                foreach (var l in unit.Leases) _leases.Remove(l.LeaseId);
+                unit.Leases.Clear();
+                AddToOutbox(verifiedUnit, unit.Id.JobId);
+                delta.UpsertUnits.Add(unit.ToStored(verifiedUnit));
+            }
+            else if (unit.Replicas.Count >= unit.Job.Definition.Redundancy + 2)
+            {
+                (failures ??= []).Add((unit.Id.JobId, unit.Id.Index, $"unit {unit.Id.Index}: {unit.Replicas.Count} replicas disagree"));
+                RemoveUnit(unit, delta);
+            }
+            else
+            {
+                if (unit.NeedsMoreLeases) MakeReady(unit);
+                delta.UpsertUnits.Add(unit.ToStored(null));
+            }
+        }
+
+        await SaveAsync(delta);
+        await FlushOutboxAsync();
+        if (failures is not null)
+        {
+            await Task.WhenAll(failures.Select(f => GrainFactory.GetGrain<IJobGrain>(f.JobId).FailUnitAsync(f.Index, f.Reason)));
+        }
+        if (outcomes.Count > 0)
+        {
+            await Task.WhenAll(outcomes.Select(o => GrainFactory.GetGrain<INodeGrain>(o.Key).RecordOutcomesAsync(o.Value.Verified, o.Value.Rejected)));
+        }
+
+        return new ReportOutcome(accepted, verified, ignored, failed);
+    }
+
+    async Task IWorkQueueGrain.CancelJobAsync(string jobId)
+    {
+        if (!_jobs.Remove(jobId, out var job)) return;
+        var delta = new DeltaBuilder();
+        delta.RemoveJobs.Add(jobId);
+        foreach (var unit in _units.Values.Where(u => u.Job == job).ToList())
+        {
+            RemoveUnit(unit, delta);
+        }
+        _outbox.Remove(jobId);
+        await SaveAsync(delta);
+    }
+
+    async Task<int> IWorkQueueGrain.ExpireLeasesAsync() => await ExpireAsync();
+
+    Task<QueueStats> IWorkQueueGrain.GetStatsAsync() =>
+        Task.FromResult(new QueueStats(Shard, _units.Values.Count(u => u.InReady), _leases.Count, _jobs.Count, _verified, _expired));
+
+    private async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        await ExpireAsync();
+        if (_outbox.Count > 0) await FlushOutboxAsync();
+    }
+
+    private async Task<int> ExpireAsync()
+    {
+        if (_leases.Count == 0) return 0;
+        var now = clock.GetUtcNow();
+        var delta = new DeltaBuilder();
+        List<(string JobId, int Index, string Reason)>? failures = null;
+        var expired = 0;
+        foreach (var lease in _leases.Values.Where(l => l.Deadline <= now).ToList())
+        {
+            _leases.Remove(lease.LeaseId);
+            if (!_units.TryGetValue(lease.Unit, out var unit)) continue;
+            unit.Leases.Remove(lease);
+            unit.Attempts++;
+            expired++;
+            if (unit.Attempts >= _options.MaxAttempts)
+            {
+                (failures ??= []).Add((unit.Id.JobId, unit.Id.Index, $"unit {unit.Id.Index}: lease expired {unit.Attempts} times"));
+                RemoveUnit(unit, delta);
+            }
+            else
+            {
+                MakeReady(unit);
+                delta.UpsertUnits.Add(unit.ToStored(null));
+            }
+        }
+        _expired += expired;
+        if (expired > 0) logger.LogInformation("Shard {Shard}: {Count} expired leases returned to the queue", Shard, expired);
+        await SaveAsync(delta);
+        if (failures is not null)
+        {
+            await Task.WhenAll(failures.Select(f => GrainFactory.GetGrain<IJobGrain>(f.JobId).FailUnitAsync(f.Index, f.Reason)));
+        }
+        return expired;
+    }
+
+    /// <summary>Hands verified units to their jobs; units leave the shard only once their job has them.</summary>
+    private async Task FlushOutboxAsync()
+    {
+        if (_outbox.Count == 0) return;
+        var batches = _outbox.ToList();
+        _outbox.Clear();
+        var delivered = await Task.WhenAll(batches.Select(async b =>
+        {
+            try
+            {
+                await GrainFactory.GetGrain<IJobGrain>(b.Key).AcceptUnitsAsync(b.Value);
+                return true;
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Shard {Shard}: delivering {Count} units to job {JobId} failed; will retry", Shard, b.Value.Count, b.Key);
+                return false;
+            }
+        }));
+
+        var delta = new DeltaBuilder();
+        for (var i = 0; i < batches.Count; i++)
+        {
+            var (jobId, units) = batches[i];
+            if (!delivered[i])
+            {
+                _outbox[jobId] = units;
+                continue;
+            }
+            foreach (var v in units)
+            {
+                if (_units.TryGetValue(new WorkUnitId(jobId, v.Index), out var unit))
+                {
+                    _verified++;
+                    RemoveUnit(unit, delta);
+                }
+            }
+        }
+        await SaveAsync(delta);
+    }
+
+    private void AddToOutbox(VerifiedUnit unit, string jobId)
+    {
+        if (!_outbox.TryGetValue(jobId, out var list)) _outbox[jobId] = list = [];
+        list.Add(unit);
+    }
+
+    private List<ReplicaResult>? FindQuorum(QueuedUnit unit)
+    {
+        var needed = unit.Job.Definition.Redundancy;
+        if (unit.Replicas.Count < needed) return null;
+        if (needed == 1) return [unit.Replicas[0]];
+        KernelCatalog.Default.TryGet(unit.Job.Definition.Kernel, out var kernel);
+        foreach (var candidate in unit.Replicas)
+        {
+            var agreeing = unit.Replicas.Where(r => r.Digest == candidate.Digest
+                || (kernel is not null && kernel.OutputsAgree(r.Output, candidate.Output))).ToList();
+            if (agreeing.Count >= needed) return agreeing;
+        }
+        return null;
+    }
+
+    private void RemoveUnit(QueuedUnit unit, DeltaBuilder delta)
+    {
+        _units.Remove(unit.Id);
+        foreach (var l in unit.Leases) _leases.Remove(l.LeaseId);
+        unit.Leases.Clear();
+        unit.InReady = false;
+        unit.Job.Done.Add(unit.Id.Index);
+        delta.RemoveUnits.Add(unit.Id);
+        if (--unit.Job.Pending <= 0 && _jobs.Remove(unit.Id.JobId))
+        {
+            delta.RemoveJobs.Add(unit.Id.JobId);
+        }
+    }
+
+    private void MakeReady(QueuedUnit unit)
+    {
+        if (unit.InReady) return;
+        unit.InReady = true;
+        _ready.Enqueue(unit.Id, (-unit.Job.Definition.Priority, ++_seq));
+    }
+
+    private Task SaveAsync(DeltaBuilder delta) => delta.IsEmpty ? Task.CompletedTask : store.SaveAsync(Shard, delta.Build());
+
+    private sealed class QueuedJob(ShardJob definition)
+    {
+        public ShardJob Definition { get; } = definition;
+        public int Pending { get; set; }
+        public bool StartNotified { get; set; }
+        /// <summary>Indices that left this shard (verified, failed): a re-enqueue of them is ignored.</summary>
+        public HashSet<int> Done { get; } = [];
+    }
+
+    private sealed class QueuedUnit(WorkUnitId id, byte[] input, DateTimeOffset enqueuedAt, QueuedJob job)
+    {
+        public WorkUnitId Id { get; } = id;
+        public byte[] Input { get; } = input;
+        public DateTimeOffset EnqueuedAt { get; } = enqueuedAt;
+        public QueuedJob Job { get; } = job;
+        public int Attempts { get; set; }
+        public bool InReady { get; set; }
+        public bool Verified { get; set; }
+        public List<ActiveLease> Leases { get; } = [];
+        public List<ReplicaResult> Replicas { get; } = [];
+
+        public bool NeedsMoreLeases => !Verified && Leases.Count + Replicas.Count < Job.Definition.Redundancy;
+        public bool HasReplicaFrom(string nodeId) => Replicas.Exists(r => r.NodeId == nodeId);
+        public bool HasWorked(string nodeId) => HasReplicaFrom(nodeId) || Leases.Exists(l => l.NodeId == nodeId);
+        public StoredUnit ToStored(VerifiedUnit? verified) => new(Id, Input, Attempts, EnqueuedAt, [.. Replicas], verified);
+    }
+
+    private sealed class ActiveLease(long leaseId, WorkUnitId unit, string nodeId, DateTimeOffset deadline)
+    {
+        public long LeaseId { get; } = leaseId;
+        public WorkUnitId Unit { get; } = unit;
+        public string NodeId { get; } = nodeId;
+        public DateTimeOffset Deadline { get; set; } = deadline;
+    }
+
+    private sealed class DeltaBuilder
+    {
+        public List<ShardJob> UpsertJobs { get; } = [];
+        public List<string> RemoveJobs { get; } = [];
+        public List<StoredUnit> UpsertUnits { get; } = [];
+        public List<WorkUnitId> RemoveUnits { get; } = [];
+        public bool IsEmpty => UpsertJobs.Count == 0 && RemoveJobs.Count == 0 && UpsertUnits.Count == 0 && RemoveUnits.Count == 0;
+        public ShardDelta Build() => new(UpsertJobs, RemoveJobs, UpsertUnits, RemoveUnits);
+    }
+}

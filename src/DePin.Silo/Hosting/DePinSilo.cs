@@ -1,0 +1,84 @@
+using System.Net;
+using DePin.Abstractions.Rewards;
+using DePin.Grains;
+using DePin.Grains.Scheduling;
+using DePin.Silo.Api;
+using DePin.Silo.Workers;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+
+namespace DePin.Silo.Hosting;
+
+/// <summary>
+/// Builds the one host program: an Orleans silo plus, by role, the HTTP job API and the GPU workers.
+/// Embedded default (nothing configured): localhost clustering and in-memory storage on 127.0.0.1.
+/// Production (<c>Silo:Redis</c> set): Redis membership, grain storage and reminders.
+/// </summary>
+public static class DePinSilo
+{
+    /// <summary>Creates the application from command-line arguments, appsettings and DEPIN_-prefixed environment variables.</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddEnvironmentVariables("DEPIN_");
+        configure?.Invoke(builder);
+
+        var silo = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+        builder.Services.AddOptions<SiloOptions>().BindConfiguration(SiloOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<SchedulerOptions>().BindConfiguration(SchedulerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section);
+        builder.Services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(TimeProvider.System);
+
+        builder.UseOrleans(orleans =>
+        {
+            if (silo.UsesRedis)
+            {
+                RedisBackend.Configure(orleans, silo);
+            }
+            else
+            {
+                orleans.UseLocalhostClustering(silo.SiloPort, silo.GatewayPort, serviceId: silo.ServiceId, clusterId: silo.ClusterId);
+                orleans.AddMemoryGrainStorage(StorageNames.Store);
+                orleans.UseInMemoryReminderService();
+                orleans.Services.AddSingleton<IWorkUnitStore, MemoryWorkUnitStore>();
+            }
+            orleans.Configure<EndpointOptions>(o =>
+            {
+                o.AdvertisedIPAddress = IPAddress.Parse(silo.AdvertisedIp);
+                o.SiloPort = silo.SiloPort;
+                o.GatewayPort = silo.GatewayPort;
+            });
+            orleans.AddStartupTask(async (services, _) =>
+                await services.GetRequiredService<IGrainFactory>().GetGrain<ILedgerGrain>(0).StartAsync());
+        });
+
+        if (silo.HasGpuRole)
+        {
+            builder.Services.AddSingleton<NodeWorkerService>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeWorkerService>());
+        }
+
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.AddHealthChecks();
+        builder.Services.ConfigureHttpJsonOptions(o => JobApi.ConfigureJson(o.SerializerOptions));
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = JobApi.MaxRequestBytes);
+        if (!builder.Configuration.GetSection("urls").Exists() && !builder.Configuration.GetSection("Kestrel").Exists()
+            && Environment.GetEnvironmentVariable("ASPNETCORE_URLS") is null)
+        {
+            builder.WebHost.UseUrls("http://127.0.0.1:5080");
+        }
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapHealthChecks("/health");
+        if (silo.HasApiRole)
+        {
+            app.MapOpenApi();
+            app.MapJobApi();
+        }
+        return app;
+    }
+}

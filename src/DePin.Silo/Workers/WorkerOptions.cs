@@ -1,0 +1,48 @@
+using System.ComponentModel.DataAnnotations;
+using DePin.Abstractions;
+using DePin.Compute.Devices;
+
+namespace DePin.Silo.Workers;
+
+/// <summary>GPU-role settings, bound from the <c>Worker</c> configuration section.</summary>
+public sealed class WorkerOptions : IValidatableObject
+{
+    /// <summary>Configuration section name.</summary>
+    public const string Section = "Worker";
+
+    /// <summary>
+    /// Where this node's earnings are paid. The default is anvil's well-known dev account #1 (a public test address):
+    /// fine for the embedded demo, never for a real network.
+    /// </summary>
+    public string OperatorAddress { get; set; } = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+
+    /// <summary>Prefix of node ids (<c>{NodeName}/{deviceId}</c>); defaults to the machine name and silo port.</summary>
+    public string? NodeName { get; set; }
+
+    /// <summary>Units leased per call; results are reported in the same batches.</summary>
+    [Range(1, 4096)] public int BatchSize { get; set; } = 128;
+
+    /// <summary>Longest wait between polls of empty queues.</summary>
+    public TimeSpan MaxIdleDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How often the node heartbeats and renews the leases it holds.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Backend of the CPU device when the machine has no GPU.</summary>
+    public CpuBackend CpuBackend { get; set; } = CpuBackend.Vectorized;
+
+    /// <summary>Enumerate CUDA/OpenCL GPUs.</summary>
+    public bool EnableGpus { get; set; } = true;
+
+    /// <summary>Measure SGEMM GFLOP/s and copy bandwidth at start-up (a fraction of a second per device).</summary>
+    public bool ProbeOnStart { get; set; } = true;
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!PayoutAddress.TryNormalize(OperatorAddress, out _))
+            yield return new ValidationResult($"Worker:OperatorAddress '{OperatorAddress}' is not an EVM address (0x followed by 40 hex digits)", [nameof(OperatorAddress)]);
+        if (HeartbeatInterval <= TimeSpan.Zero)
+            yield return new ValidationResult("Worker:HeartbeatInterval must be positive", [nameof(HeartbeatInterval)]);
+    }
+}
