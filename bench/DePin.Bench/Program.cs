@@ -1,1 +1,113 @@
-﻿Console.WriteLine("Hello, World!");
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Sockets;
+using DePin.Abstractions.Jobs;
+using DePin.Abstractions.Scheduling;
+using DePin.Silo.Hosting;
+using DePin.Silo.Workers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+// Pipeline benchmark: many small units through the full pipeline (job → shards → worker lease → kernel → report →
+// verify → job outputs → credits) on one in-process silo with embedded defaults, plus an in-process baseline of empty
+// grain calls so the figure can be read as a ratio on any machine.
+var units = ArgValue("--units", 200_000);
+var jobs = ArgValue("--jobs", 4);
+var batch = ArgValue("--batch", 256);
+var shards = ArgValue("--shards", 8);
+var unitsPerJob = units / jobs;
+
+var waits = new ConcurrentBag<double>();
+using var listener = new MeterListener();
+listener.InstrumentPublished = (instrument, l) =>
+{
+    if (instrument.Meter.Name == SchedulerMetrics.MeterName && instrument.Name == "depin.unit.queue_wait") l.EnableMeasurementEvents(instrument);
+};
+listener.SetMeasurementEventCallback<double>((_, value, _, _) => waits.Add(value));
+listener.Start();
+
+var app = DePinSilo.Build([], b =>
+{
+    b.Configuration["Silo:SiloPort"] = FreePort().ToString();
+    b.Configuration["Silo:GatewayPort"] = FreePort().ToString();
+    b.Configuration["urls"] = $"http://127.0.0.1:{FreePort()}";
+    b.Configuration["Scheduler:QueueShards"] = shards.ToString();
+    b.Configuration["Worker:BatchSize"] = batch.ToString();
+    b.Configuration["Worker:ProbeOnStart"] = "false";
+    b.Configuration["Ledger:EpochPeriod"] = "00:00:00";
+    b.Configuration["Logging:LogLevel:Default"] = "Warning";
+});
+await app.StartAsync();
+var grains = app.Services.GetRequiredService<IGrainFactory>();
+
+// Baseline: empty grain calls per second in this process (8 concurrent callers).
+var probe = grains.GetGrain<IWorkQueueGrain>(0);
+await probe.GetStatsAsync();
+var baselineCalls = 100_000;
+var sw = Stopwatch.StartNew();
+await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+{
+    for (var i = 0; i < baselineCalls / 8; i++) await probe.GetStatsAsync();
+}));
+var callsPerSecond = baselineCalls / sw.Elapsed.TotalSeconds;
+
+// Trivial kernel: SAXPY with one element per unit, so the cost per unit is the scheduler's.
+var x = string.Join(',', Enumerable.Range(0, unitsPerJob).Select(i => (i % 100).ToString()));
+var parameters = $$$"""{"a": 2, "x": [{{{x}}}], "y": [{{{x}}}], "unitSize": 1}""";
+waits.Clear();
+sw.Restart();
+var jobIds = await Task.WhenAll(Enumerable.Range(0, jobs).Select(async _ =>
+{
+    var id = Guid.NewGuid().ToString("N");
+    var outcome = await grains.GetGrain<IJobGrain>(id).SubmitAsync(new JobRequest { Kernel = "saxpy", ParametersJson = parameters });
+    if (!outcome.Accepted) throw new InvalidOperationException(outcome.Error);
+    return id;
+}));
+var submitted = sw.Elapsed;
+foreach (var id in jobIds)
+{
+    while (true)
+    {
+        var view = await grains.GetGrain<IJobGrain>(id).GetAsync();
+        if (view!.Status.IsTerminal())
+        {
+            if (view.Status != JobStatus.Completed) throw new InvalidOperationException($"job {id} {view.Status}: {view.Error}");
+            break;
+        }
+        await Task.Delay(5);
+    }
+}
+var elapsed = sw.Elapsed;
+await app.StopAsync();
+
+var total = unitsPerJob * jobs;
+var sorted = waits.Order().ToArray();
+double Pct(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+var unitsPerSecond = total / elapsed.TotalSeconds;
+Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
+Console.WriteLine($"config: {jobs} jobs x {unitsPerJob} units, lease batch {batch}, {shards} shards, in-memory storage, 1 silo, vectorised CPU device");
+Console.WriteLine($"| metric | value |");
+Console.WriteLine($"|---|---|");
+Console.WriteLine($"| baseline: empty grain calls/s (same process) | {callsPerSecond:N0} |");
+Console.WriteLine($"| units | {total:N0} |");
+Console.WriteLine($"| submit (split + enqueue) | {submitted.TotalMilliseconds:N0} ms |");
+Console.WriteLine($"| end to end (submit → all jobs Completed) | {elapsed.TotalMilliseconds:N0} ms |");
+Console.WriteLine($"| work units/s | {unitsPerSecond:N0} |");
+Console.WriteLine($"| units/s ÷ empty grain calls/s | {unitsPerSecond / callsPerSecond:F3} |");
+Console.WriteLine($"| submit-to-start latency p50 / p99 | {Pct(0.50):F1} ms / {Pct(0.99):F1} ms |");
+return;
+
+int ArgValue(string name, int fallback)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var v) ? v : fallback;
+}
+
+static int FreePort()
+{
+    using var l = new TcpListener(IPAddress.Loopback, 0);
+    l.Start();
+    return ((IPEndPoint)l.LocalEndpoint).Port;
+}

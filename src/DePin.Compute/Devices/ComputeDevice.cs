@@ -120,20 +120,21 @@ public sealed class ComputeDevice : IDisposable
 
     /// <summary>
     /// Disposes the cached kernels/buffers and the accelerator and creates a fresh accelerator on the same device.
-    /// No-op for <see cref="DeviceKind.VectorCpu"/>.
+    /// No-op for <see cref="DeviceKind.VectorCpu"/> and after <see cref="Dispose"/>. <see cref="Run{T}"/> already
+    /// recycles before throwing <see cref="DeviceFaultException"/>, so callers need not call this again.
     /// </summary>
     public void Recycle()
     {
         lock (_gate)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_acceleratorFactory is null)
+            // Tolerant by design: called from worker catch blocks, possibly while the device is being shut down.
+            if (_disposed || _acceleratorFactory is null)
                 return;
             ClearCache();
             try { _accelerator?.Dispose(); } catch (Exception) { /* a lost context may fail to dispose */ }
             _accelerator = null;
-            _accelerator = _acceleratorFactory();
             Generation++;
+            _accelerator = _acceleratorFactory(); // if this throws, the next use retries (see RequireAccelerator)
         }
     }
 
@@ -151,7 +152,21 @@ public sealed class ComputeDevice : IDisposable
     private Accelerator RequireAccelerator()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _accelerator ?? throw new InvalidOperationException($"device {Id} ({Kind}) has no ILGPU accelerator");
+        if (_accelerator is { } existing)
+            return existing;
+        if (_acceleratorFactory is null)
+            throw new InvalidOperationException($"device {Id} ({Kind}) has no ILGPU accelerator");
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_accelerator is null)
+            {
+                // A previous Recycle could not recreate the accelerator; try again, reporting failure as a device fault.
+                try { _accelerator = _acceleratorFactory(); }
+                catch (Exception e) { throw new DeviceFaultException(Id, e); }
+            }
+            return _accelerator;
+        }
     }
 
     /// <inheritdoc />

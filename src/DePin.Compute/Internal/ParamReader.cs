@@ -20,7 +20,7 @@ internal sealed class ParamReader
             if (Array.IndexOf(allowed, property.Name) < 0)
                 throw Bad($"unknown field '{Clip(property.Name)}'; allowed: {string.Join(", ", allowed)}");
             if (!_fields.TryAdd(property.Name, property.Value))
-                throw Bad($"duplicate field '{property.Name}'");
+                throw Bad($"duplicate field '{Clip(property.Name)}'");
         }
     }
 

@@ -157,7 +157,11 @@ public sealed class JobGrain(
     {
         if (View is not { } view || view.Status.IsTerminal()) return;
         await FinishAsync(JobStatus.Failed, reason);
-        await WithdrawUnitsAsync();
+        // The caller is a queue shard in the middle of its own turn: awaiting the withdrawal (which calls every shard,
+        // that one included) would deadlock. Units leased meanwhile are harmless: results of a failed job are dropped.
+        _ = WithdrawUnitsAsync().ContinueWith(
+            t => logger.LogWarning(t.Exception, "Job {JobId}: withdrawing units failed", view.JobId),
+            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Current);
     }
 
     private async Task CompleteAsync()

@@ -45,6 +45,7 @@ public sealed class WorkQueueGrain(
                 Attempts = stored.Attempts,
             };
             unit.Replicas.AddRange(stored.Replicas);
+            unit.Agreement = LargestAgreement(unit).Count;
             _units[unit.Id] = unit;
             job.Pending++;
             if (stored.Verified is { } verified) AddToOutbox(verified, unit.Id.JobId);
@@ -197,9 +198,11 @@ public sealed class WorkQueueGrain(
 
             accepted++;
             unit.Replicas.Add(new ReplicaResult(nodeId, result.Digest!, result.Output!));
-            var quorum = FindQuorum(unit);
-            if (quorum is not null)
+            var agreement = LargestAgreement(unit);
+            unit.Agreement = agreement.Count;
+            if (agreement.Count >= unit.Job.Definition.Redundancy)
             {
+                var quorum = agreement;
                 verified++;
                 var verifiedUnit = new VerifiedUnit
                 {
@@ -352,19 +355,19 @@ public sealed class WorkQueueGrain(
         list.Add(unit);
     }
 
-    private List<ReplicaResult>? FindQuorum(QueuedUnit unit)
+    /// <summary>The largest group of replicas whose outputs agree (same digest, or equal under the kernel's comparison).</summary>
+    private static List<ReplicaResult> LargestAgreement(QueuedUnit unit)
     {
-        var needed = unit.Job.Definition.Redundancy;
-        if (unit.Replicas.Count < needed) return null;
-        if (needed == 1) return [unit.Replicas[0]];
+        if (unit.Replicas.Count <= 1) return [.. unit.Replicas];
         KernelCatalog.Default.TryGet(unit.Job.Definition.Kernel, out var kernel);
+        List<ReplicaResult> best = [];
         foreach (var candidate in unit.Replicas)
         {
-            var agreeing = unit.Replicas.Where(r => r.Digest == candidate.Digest
-                || (kernel is not null && kernel.OutputsAgree(r.Output, candidate.Output))).ToList();
-            if (agreeing.Count >= needed) return agreeing;
+            var agreeing = unit.Replicas.FindAll(r => r.Digest == candidate.Digest
+                || (kernel is not null && kernel.OutputsAgree(r.Output, candidate.Output)));
+            if (agreeing.Count > best.Count) best = agreeing;
         }
-        return null;
+        return best;
     }
 
     private void RemoveUnit(QueuedUnit unit, DeltaBuilder delta)
@@ -411,7 +414,10 @@ public sealed class WorkQueueGrain(
         public List<ActiveLease> Leases { get; } = [];
         public List<ReplicaResult> Replicas { get; } = [];
 
-        public bool NeedsMoreLeases => !Verified && Leases.Count + Replicas.Count < Job.Definition.Redundancy;
+        /// <summary>Size of the largest group of agreeing replicas so far.</summary>
+        public int Agreement { get; set; }
+        /// <summary>Disagreeing replicas do not count toward the quorum, so they call for more leases.</summary>
+        public bool NeedsMoreLeases => !Verified && Leases.Count + Agreement < Job.Definition.Redundancy;
         public bool HasReplicaFrom(string nodeId) => Replicas.Exists(r => r.NodeId == nodeId);
         public bool HasWorked(string nodeId) => HasReplicaFrom(nodeId) || Leases.Exists(l => l.NodeId == nodeId);
         public StoredUnit ToStored(VerifiedUnit? verified) => new(Id, Input, Attempts, EnqueuedAt, [.. Replicas], verified);

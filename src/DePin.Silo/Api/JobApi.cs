@@ -15,8 +15,8 @@ namespace DePin.Silo.Api;
 /// </summary>
 public static class JobApi
 {
-    /// <summary>Largest request body accepted (the kernels' own input limits are checked after parsing).</summary>
-    public const long MaxRequestBytes = 64L << 20;
+    /// <summary>Default largest request body (<c>Api:MaxRequestBytes</c>); kernels check their own input limits after parsing.</summary>
+    public const long DefaultMaxRequestBytes = 64L << 20;
 
     /// <summary>JSON conventions of the API: camelCase, enums as strings.</summary>
     public static void ConfigureJson(JsonSerializerOptions options)
@@ -63,7 +63,7 @@ public static class JobApi
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return Problem(413, "Request too large", $"The request body exceeds {MaxRequestBytes} bytes.");
+            return Problem(413, "Request too large", $"The request body exceeds the limit of {http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize} bytes.");
         }
 
         using (body)

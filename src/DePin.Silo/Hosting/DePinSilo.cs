@@ -63,7 +63,8 @@ public static class DePinSilo
         builder.Services.AddOpenApi();
         builder.Services.AddHealthChecks();
         builder.Services.ConfigureHttpJsonOptions(o => JobApi.ConfigureJson(o.SerializerOptions));
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = JobApi.MaxRequestBytes);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize =
+            builder.Configuration.GetValue("Api:MaxRequestBytes", JobApi.DefaultMaxRequestBytes));
         if (!builder.Configuration.GetSection("urls").Exists() && !builder.Configuration.GetSection("Kestrel").Exists()
             && Environment.GetEnvironmentVariable("ASPNETCORE_URLS") is null)
         {

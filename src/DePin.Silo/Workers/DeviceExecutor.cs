@@ -57,7 +57,7 @@ public sealed class DeviceExecutor : IDisposable
         }
         catch (Exception ex)
         {
-            if (ex is DeviceFaultException) Device.Recycle();
+            // A DeviceFaultException has already recycled the accelerator; only this unit fails.
             return new UnitResult
             {
                 LeaseId = lease.LeaseId,

@@ -1,0 +1,293 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace DePin.Client;
+
+/// <summary>
+/// Client of the DePin.Orleans HTTP API. Every non-success response throws <see cref="DePinApiException"/>;
+/// transport failures surface as <see cref="HttpRequestException"/>.
+/// </summary>
+public sealed class DePinClient : IDisposable
+{
+    /// <summary>Default API address of a local silo.</summary>
+    public static readonly Uri DefaultBaseAddress = new("http://127.0.0.1:5080/");
+
+    /// <summary>Default polling interval of <see cref="WaitForCompletionAsync"/>.</summary>
+    public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromMilliseconds(500);
+
+    private readonly HttpClient _http;
+    private readonly bool _ownsHttp;
+
+    /// <summary>Uses <paramref name="http"/>, whose <see cref="HttpClient.BaseAddress"/> must be set. The client is not disposed by this instance.</summary>
+    public DePinClient(HttpClient http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        if (http.BaseAddress is null) throw new ArgumentException("The HttpClient must have a BaseAddress.", nameof(http));
+        _http = http;
+        BaseAddress = Normalize(http.BaseAddress);
+    }
+
+    /// <summary>Creates and owns an <see cref="HttpClient"/> for <paramref name="baseAddress"/>.</summary>
+    public DePinClient(Uri baseAddress)
+    {
+        ArgumentNullException.ThrowIfNull(baseAddress);
+        BaseAddress = Normalize(baseAddress);
+        _http = new HttpClient { BaseAddress = BaseAddress };
+        _ownsHttp = true;
+    }
+
+    /// <summary>API root (always ends with '/').</summary>
+    public Uri BaseAddress { get; }
+
+    private static Uri Normalize(Uri address)
+    {
+        if (!address.IsAbsoluteUri) throw new ArgumentException($"'{address}' is not an absolute URL.", nameof(address));
+        if (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps)
+            throw new ArgumentException($"'{address}' is not an http(s) URL.", nameof(address));
+        var s = address.GetLeftPart(UriPartial.Path);
+        return new Uri(s.EndsWith('/') ? s : s + "/");
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_ownsHttp) _http.Dispose();
+    }
+
+    // ---------------------------------------------------------------- jobs
+
+    /// <summary>Submits a job (<c>POST /jobs</c>).</summary>
+    /// <param name="kernel">Catalog kernel name, e.g. <c>saxpy</c>.</param>
+    /// <param name="parameters">Kernel parameters; must be a JSON object.</param>
+    /// <param name="options">Redundancy, priority and budget.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    public async Task<JobInfo> SubmitJobAsync(string kernel, JsonElement parameters, SubmitJobOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(kernel);
+        if (parameters.ValueKind != JsonValueKind.Object)
+            throw new ArgumentException("Kernel parameters must be a JSON object.", nameof(parameters));
+        options ??= new SubmitJobOptions();
+
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("kernel", kernel);
+            w.WritePropertyName("parameters");
+            parameters.WriteTo(w);
+            if (options.Redundancy is { } r) w.WriteNumber("redundancy", r);
+            if (options.Priority is { } p) w.WriteNumber("priority", p);
+            if (options.MaxPriceMicroCredits is { } m) w.WriteNumber("maxPriceMicroCredits", m);
+            w.WriteEndObject();
+        }
+        using var content = new ByteArrayContent(buffer.WrittenSpan.ToArray());
+        content.Headers.ContentType = new("application/json") { CharSet = "utf-8" };
+        using var request = new HttpRequestMessage(HttpMethod.Post, Url("jobs")) { Content = content };
+        return await SendJsonAsync<JobInfo>(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Submits a job whose parameters are serialized from <paramref name="parameters"/> (an anonymous object, a dictionary, a record...).</summary>
+    public Task<JobInfo> SubmitJobAsync(string kernel, object parameters, SubmitJobOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        var element = parameters is JsonElement e ? e : JsonSerializer.SerializeToElement(parameters, parameters.GetType(), DePinJson.Options);
+        return SubmitJobAsync(kernel, element, options, cancellationToken);
+    }
+
+    /// <summary>Job status and progress (<c>GET /jobs/{id}</c>).</summary>
+    public Task<JobInfo> GetJobAsync(string jobId, CancellationToken cancellationToken = default) =>
+        GetJsonAsync<JobInfo>("jobs/" + Escape(jobId), cancellationToken);
+
+    /// <summary>Lists jobs, newest first (<c>GET /jobs</c>).</summary>
+    public Task<IReadOnlyList<JobSummaryInfo>> ListJobsAsync(JobStatus? status = null, int offset = 0, int limit = 100, CancellationToken cancellationToken = default)
+    {
+        var query = string.Create(CultureInfo.InvariantCulture, $"jobs?offset={offset}&limit={limit}");
+        if (status is { } s) query += "&status=" + s;
+        return GetJsonAsync<IReadOnlyList<JobSummaryInfo>>(query, cancellationToken);
+    }
+
+    /// <summary>Cancels a job (<c>POST /jobs/{id}/cancel</c>); 409 when it already finished.</summary>
+    public async Task<JobInfo> CancelJobAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, Url("jobs/" + Escape(jobId) + "/cancel"));
+        return await SendJsonAsync<JobInfo>(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Polls <see cref="GetJobAsync"/> until the job is Completed, Failed or Cancelled and returns its last state.
+    /// <paramref name="progress"/> gets the first state and every state whose status or completed-unit count changed.
+    /// </summary>
+    /// <exception cref="TimeoutException">The job did not finish within <paramref name="timeout"/>.</exception>
+    public async Task<JobInfo> WaitForCompletionAsync(string jobId, IProgress<JobInfo>? progress = null, TimeSpan? pollInterval = null,
+        TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var interval = pollInterval ?? DefaultPollInterval;
+        if (interval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(pollInterval), "The poll interval must be positive.");
+        var deadline = timeout is { } t ? DateTimeOffset.UtcNow + t : DateTimeOffset.MaxValue;
+        JobInfo? last = null;
+        while (true)
+        {
+            var job = await GetJobAsync(jobId, cancellationToken).ConfigureAwait(false);
+            if (last is null || last.Status != job.Status || last.UnitsCompleted != job.UnitsCompleted)
+                progress?.Report(job);
+            last = job;
+            if (job.Status.IsTerminal()) return job;
+            var remaining = deadline - DateTimeOffset.UtcNow;
+            if (remaining <= TimeSpan.Zero)
+                throw new TimeoutException($"Job '{jobId}' is still {job.Status} ({job.UnitsCompleted}/{job.UnitCount} units) after {timeout}.");
+            await Task.Delay(remaining < interval ? remaining : interval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Downloads a completed job's result (<c>GET /jobs/{id}/result</c>) and verifies its SHA-256 against <c>X-Result-Digest</c>.
+    /// </summary>
+    /// <exception cref="ResultDigestMismatchException">The bytes do not match the announced digest.</exception>
+    public async Task<JobResultData> GetResultAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, Url("jobs/" + Escape(jobId) + "/result"));
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        var contentType = response.Content.Headers.ContentType?.ToString() ?? "application/octet-stream";
+        var actual = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        if (!response.Headers.TryGetValues("X-Result-Digest", out var values) || values.FirstOrDefault() is not { Length: > 0 } expected)
+            throw new ResultDigestMismatchException(jobId, "(none: the X-Result-Digest header is missing)", actual);
+        if (!string.Equals(expected.Trim(), actual, StringComparison.OrdinalIgnoreCase))
+            throw new ResultDigestMismatchException(jobId, expected.Trim(), actual);
+        return new JobResultData(contentType, bytes, actual);
+    }
+
+    // ---------------------------------------------------------------- catalog, nodes, rewards
+
+    /// <summary>The kernel catalog (<c>GET /kernels</c>).</summary>
+    public Task<IReadOnlyList<KernelDescriptor>> ListKernelsAsync(CancellationToken cancellationToken = default) =>
+        GetJsonAsync<IReadOnlyList<KernelDescriptor>>("kernels", cancellationToken);
+
+    /// <summary>Registered nodes (<c>GET /nodes</c>).</summary>
+    public Task<IReadOnlyList<NodeInfo>> ListNodesAsync(CancellationToken cancellationToken = default) =>
+        GetJsonAsync<IReadOnlyList<NodeInfo>>("nodes", cancellationToken);
+
+    /// <summary>One node (<c>GET /nodes/{id}</c>).</summary>
+    public Task<NodeInfo> GetNodeAsync(string nodeId, CancellationToken cancellationToken = default) =>
+        GetJsonAsync<NodeInfo>("nodes/" + Escape(nodeId), cancellationToken);
+
+    /// <summary>An operator's earnings (<c>GET /accounts/{address}</c>); 400 for a malformed address, 404 when nothing was credited.</summary>
+    public Task<AccountInfo> GetAccountAsync(string address, CancellationToken cancellationToken = default) =>
+        GetJsonAsync<AccountInfo>("accounts/" + Escape(address), cancellationToken);
+
+    /// <summary>Closed epochs (<c>GET /epochs</c>).</summary>
+    public Task<IReadOnlyList<EpochInfo>> ListEpochsAsync(int offset = 0, int limit = 50, CancellationToken cancellationToken = default) =>
+        GetJsonAsync<IReadOnlyList<EpochInfo>>(string.Create(CultureInfo.InvariantCulture, $"epochs?offset={offset}&limit={limit}"), cancellationToken);
+
+    /// <summary>One closed epoch (<c>GET /epochs/{n}</c>).</summary>
+    public Task<EpochInfo> GetEpochAsync(long epoch, CancellationToken cancellationToken = default) =>
+        GetJsonAsync<EpochInfo>(string.Create(CultureInfo.InvariantCulture, $"epochs/{epoch}"), cancellationToken);
+
+    /// <summary>Closes the open epoch (<c>POST /epochs/close</c>); null when there was nothing to close (204).</summary>
+    public async Task<EpochInfo?> CloseEpochAsync(CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, Url("epochs/close"));
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NoContent) return null;
+        return await ReadJsonAsync<EpochInfo>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>True when <c>GET /health</c> answers 200. Transport errors propagate.</summary>
+    public async Task<bool> IsHealthyAsync(CancellationToken cancellationToken = default)
+    {
+        using var response = await _http.GetAsync(Url("health"), cancellationToken).ConfigureAwait(false);
+        return response.StatusCode == HttpStatusCode.OK;
+    }
+
+    // ---------------------------------------------------------------- plumbing
+
+    private Uri Url(string relative) => new(BaseAddress, relative);
+
+    private static string Escape(string segment)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(segment);
+        return Uri.EscapeDataString(segment);
+    }
+
+    private async Task<T> GetJsonAsync<T>(string relative, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, Url(relative));
+        return await SendJsonAsync<T>(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<T> SendJsonAsync<T>(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        request.Headers.Accept.ParseAdd("application/json");
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        return await ReadJsonAsync<T>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<T> ReadJsonAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await response.Content.ReadFromJsonAsync<T>(DePinJson.Options, cancellationToken).ConfigureAwait(false)
+                ?? throw new JsonException("The response body is null.");
+        }
+        catch (JsonException ex)
+        {
+            throw new DePinApiException(response.StatusCode, "Unexpected response", $"The server's response could not be read as {typeof(T).Name}: {ex.Message}");
+        }
+    }
+
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.IsSuccessStatusCode) return;
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        throw ParseProblem(response.StatusCode, response.ReasonPhrase, response.Content.Headers.ContentType?.MediaType, body);
+    }
+
+    /// <summary>Builds the exception for an error response: RFC 7807 title/detail when the body is a problem, else the reason phrase and a text excerpt.</summary>
+    public static DePinApiException ParseProblem(HttpStatusCode status, string? reasonPhrase, string? mediaType, string? body)
+    {
+        string fallbackTitle = string.IsNullOrWhiteSpace(reasonPhrase) ? $"HTTP {(int)status}" : reasonPhrase!;
+        if (!string.IsNullOrWhiteSpace(body) && (mediaType is null || mediaType.Contains("json", StringComparison.OrdinalIgnoreCase)))
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(body);
+                if (doc.RootElement.ValueKind == JsonValueKind.Object)
+                {
+                    string? title = GetString(doc.RootElement, "title");
+                    string? detail = GetString(doc.RootElement, "detail");
+                    if (title is not null || detail is not null)
+                        return new DePinApiException(status, title ?? fallbackTitle, detail);
+                }
+            }
+            catch (JsonException)
+            {
+                // Not JSON after all: fall through to the text excerpt.
+            }
+        }
+        string? excerpt = string.IsNullOrWhiteSpace(body) ? null : Truncate(body.Trim(), 300);
+        return new DePinApiException(status, fallbackTitle, excerpt);
+    }
+
+    private static string? GetString(JsonElement obj, string name)
+    {
+        foreach (var p in obj.EnumerateObject())
+            if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase) && p.Value.ValueKind == JsonValueKind.String)
+                return p.Value.GetString();
+        return null;
+    }
+
+    private static string Truncate(string s, int max)
+    {
+        if (s.Length <= max) return s;
+        var sb = new StringBuilder(s, 0, max, max + 1);
+        sb.Append('…');
+        return sb.ToString();
+    }
+}

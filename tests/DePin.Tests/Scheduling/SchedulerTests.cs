@@ -1,0 +1,206 @@
+using DePin.Abstractions.Jobs;
+using DePin.Abstractions.Nodes;
+using DePin.Abstractions.Rewards;
+using DePin.Abstractions.Scheduling;
+using DePin.Compute.Catalog;
+using DePin.Compute.Devices;
+using DePin.Grains.Scheduling;
+using DePin.Tests.Infrastructure;
+
+namespace DePin.Tests.Scheduling;
+
+/// <summary>
+/// Leases, expiry, duplicates, replication and cancellation, driven through the grains exactly as workers drive them,
+/// on a real silo without its own workers (so the test decides who leases what and when).
+/// </summary>
+public sealed class SchedulerTests(SchedulerTests.Silo fixture) : IClassFixture<SchedulerTests.Silo>
+{
+    /// <summary>One worker-less silo with one queue shard and short leases.</summary>
+    public sealed class Silo : IAsyncLifetime
+    {
+        public TestSilo Host { get; private set; } = null!;
+        public ComputeDevice Device { get; } = ComputeDevice.CreateVectorCpu();
+
+        public async Task InitializeAsync() => Host = await TestSilo.StartAsync(workers: false, new Dictionary<string, string?>
+        {
+            ["Scheduler:QueueShards"] = "1",
+            ["Scheduler:LeaseDuration"] = "00:00:01",
+            ["Scheduler:LeaseSweepInterval"] = "00:00:00.050",
+            ["Scheduler:MaxAttempts"] = "3",
+        });
+
+        public async Task DisposeAsync()
+        {
+            await Host.DisposeAsync();
+            Device.Dispose();
+        }
+    }
+
+    private IGrainFactory Grains => fixture.Host.Grains;
+    private IWorkQueueGrain Shard => Grains.GetGrain<IWorkQueueGrain>(0);
+
+    [Fact]
+    public async Task Expired_lease_puts_the_unit_back_and_another_node_finishes_it()
+    {
+        var (a, b) = (await RegisterNodeAsync(), await RegisterNodeAsync());
+        var job = await SubmitAsync(units: 1);
+
+        var lost = Assert.Single(await Shard.LeaseAsync(a.NodeId, 10));
+        Assert.Empty(await Shard.LeaseAsync(b.NodeId, 10)); // leased to a: nothing for b
+
+        // a goes silent; once its lease expires the unit is ready again and b gets it.
+        var retry = await Eventually.WaitAsync(() => Shard.LeaseAsync(b.NodeId, 10), l => l.Count > 0, "lease expiry", TimeSpan.FromSeconds(10));
+        Assert.Equal(lost.Unit, Assert.Single(retry).Unit);
+        Assert.Equal(2, retry[0].Attempt);
+
+        Assert.Equal(1, (await Shard.ReportAsync(b.NodeId, [Execute(retry[0])])).Verified);
+        var done = await WaitTerminalAsync(job);
+        Assert.Equal(JobStatus.Completed, done.Status);
+
+        // a's late result is ignored: b alone is paid, once.
+        Assert.Equal(1, (await Shard.ReportAsync(a.NodeId, [Execute(lost)])).Ignored);
+        Assert.Equal(done.PriceMicroCredits, (await AccountAsync(b.Operator)).CumulativeMicroCredits);
+        Assert.Equal(0, (await AccountAsync(a.Operator)).UnitsCredited);
+    }
+
+    [Fact]
+    public async Task Duplicate_results_are_ignored_and_credit_once()
+    {
+        var a = await RegisterNodeAsync();
+        var job = await SubmitAsync(units: 3);
+        var leases = await Shard.LeaseAsync(a.NodeId, 10);
+        Assert.Equal(3, leases.Count);
+        var results = leases.Select(Execute).ToList();
+
+        Assert.Equal(3, (await Shard.ReportAsync(a.NodeId, results)).Verified);
+        var again = await Shard.ReportAsync(a.NodeId, results);
+        Assert.Equal(3, again.Ignored);
+        Assert.Equal(0, again.Verified);
+
+        var done = await WaitTerminalAsync(job);
+        Assert.Equal(JobStatus.Completed, done.Status);
+        var account = await AccountAsync(a.Operator);
+        Assert.Equal(3, account.UnitsCredited);
+        Assert.Equal(done.PriceMicroCredits, account.CumulativeMicroCredits);
+
+        // A redelivered credit (e.g. a retry after a crash) is deduplicated by unit id.
+        var credit = new UnitCredit(job, 0, a.NodeId, done.PricePerUnitMicroCredits);
+        Assert.Equal(0, await Grains.GetGrain<IRewardAccountGrain>(a.Operator).CreditAsync([credit, credit]));
+        Assert.Equal(done.PriceMicroCredits, (await AccountAsync(a.Operator)).CumulativeMicroCredits);
+    }
+
+    [Fact]
+    public async Task Redundant_units_need_agreeing_results_from_distinct_nodes_and_pay_each_agreeing_node()
+    {
+        var (a, b, c) = (await RegisterNodeAsync(), await RegisterNodeAsync(), await RegisterNodeAsync());
+        var job = await SubmitAsync(units: 1, redundancy: 2);
+
+        var la = Assert.Single(await Shard.LeaseAsync(a.NodeId, 10));
+        Assert.Empty(await Shard.LeaseAsync(a.NodeId, 10)); // never two replicas on one node
+        var lb = Assert.Single(await Shard.LeaseAsync(b.NodeId, 10));
+        Assert.Equal(la.Unit, lb.Unit);
+
+        // b cheats with a self-consistent but wrong output: no quorum, so a third replica is leased.
+        var wrong = Execute(lb);
+        var forged = wrong.Output!.ToArray();
+        forged[0] ^= 0x55;
+        await Shard.ReportAsync(b.NodeId, [wrong with { Output = forged, Digest = UnitDigest.Of(forged) }]);
+        Assert.Equal(0, (await Shard.ReportAsync(a.NodeId, [Execute(la)])).Verified);
+        var lc = Assert.Single(await Shard.LeaseAsync(c.NodeId, 10));
+        Assert.Equal(1, (await Shard.ReportAsync(c.NodeId, [Execute(lc)])).Verified);
+
+        var done = await WaitTerminalAsync(job);
+        Assert.Equal(JobStatus.Completed, done.Status);
+        Assert.Equal(done.PricePerUnitMicroCredits, (await AccountAsync(a.Operator)).CumulativeMicroCredits);
+        Assert.Equal(done.PricePerUnitMicroCredits, (await AccountAsync(c.Operator)).CumulativeMicroCredits);
+        Assert.Equal(0, (await AccountAsync(b.Operator)).UnitsCredited);
+        Assert.Equal(1, (await Grains.GetGrain<INodeGrain>(b.NodeId).GetAsync())!.UnitsRejected);
+        Assert.Equal(1, (await Grains.GetGrain<INodeGrain>(c.NodeId).GetAsync())!.UnitsVerified);
+    }
+
+    [Fact]
+    public async Task Cancellation_stops_leasing_and_late_results_earn_nothing()
+    {
+        var a = await RegisterNodeAsync();
+        var job = await SubmitAsync(units: 4);
+        var held = Assert.Single(await Shard.LeaseAsync(a.NodeId, 1));
+
+        var cancelled = await Grains.GetGrain<IJobGrain>(job).CancelAsync();
+        Assert.Equal(JobStatus.Cancelled, cancelled!.Status);
+        Assert.Empty(await Shard.LeaseAsync(a.NodeId, 10));
+        Assert.Equal(1, (await Shard.ReportAsync(a.NodeId, [Execute(held)])).Ignored);
+        Assert.Equal(0, (await AccountAsync(a.Operator)).UnitsCredited);
+        Assert.Equal(JobStatus.Cancelled, (await Grains.GetGrain<IJobGrain>(job).GetAsync())!.Status);
+    }
+
+    [Fact]
+    public async Task A_unit_that_keeps_failing_fails_its_job_with_the_reason()
+    {
+        var a = await RegisterNodeAsync();
+        var job = await SubmitAsync(units: 1);
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            var lease = Assert.Single(await Shard.LeaseAsync(a.NodeId, 10));
+            Assert.Equal(attempt, lease.Attempt);
+            await Shard.ReportAsync(a.NodeId, [new UnitResult { LeaseId = lease.LeaseId, Unit = lease.Unit, Error = "device lost" }]);
+        }
+        var done = await WaitTerminalAsync(job);
+        Assert.Equal(JobStatus.Failed, done.Status);
+        Assert.Contains("device lost", done.Error);
+        Assert.Empty(await Shard.LeaseAsync(a.NodeId, 10));
+    }
+
+    [Fact]
+    public async Task Result_whose_digest_does_not_match_its_output_is_rejected()
+    {
+        var a = await RegisterNodeAsync();
+        var job = await SubmitAsync(units: 1);
+        var lease = Assert.Single(await Shard.LeaseAsync(a.NodeId, 10));
+        var result = Execute(lease);
+        var outcome = await Shard.ReportAsync(a.NodeId, [result with { Digest = new string('0', 64) }]);
+        Assert.Equal(1, outcome.Failed);
+
+        var again = Assert.Single(await Shard.LeaseAsync(a.NodeId, 10));
+        Assert.Equal(1, (await Shard.ReportAsync(a.NodeId, [Execute(again)])).Verified);
+        Assert.Equal(JobStatus.Completed, (await WaitTerminalAsync(job)).Status);
+    }
+
+    private UnitResult Execute(WorkUnitLease lease)
+    {
+        var output = KernelCatalog.Default.Get(lease.Kernel)
+            .Execute(fixture.Device, new KernelUnit(lease.CanonicalParameters, lease.Unit.Index, lease.UnitCount, lease.Input));
+        return new UnitResult { LeaseId = lease.LeaseId, Unit = lease.Unit, Output = output, Digest = UnitDigest.Of(output) };
+    }
+
+    private async Task<string> SubmitAsync(int units, int redundancy = 1)
+    {
+        var jobId = Guid.NewGuid().ToString("N");
+        var parameters = $$"""{"samples": {{units * 1000}}, "units": {{units}}, "seed": 3}""";
+        var outcome = await Grains.GetGrain<IJobGrain>(jobId).SubmitAsync(new JobRequest
+        {
+            Kernel = "montecarlo-pi",
+            ParametersJson = parameters,
+            Redundancy = redundancy,
+        });
+        Assert.True(outcome.Accepted, outcome.Error);
+        return jobId;
+    }
+
+    private async Task<(string NodeId, string Operator)> RegisterNodeAsync()
+    {
+        var nodeId = "node-" + Guid.NewGuid().ToString("N")[..8];
+        var operatorAddress = "0x" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + "00000000";
+        await Grains.GetGrain<INodeGrain>(nodeId).RegisterAsync(new NodeRegistration
+        {
+            OperatorAddress = operatorAddress,
+            SiloAddress = "test",
+            Capabilities = new NodeCapabilities { DeviceName = "test", DeviceKind = "VectorCpu" },
+        });
+        return (nodeId, operatorAddress);
+    }
+
+    private Task<RewardAccountView> AccountAsync(string address) => Grains.GetGrain<IRewardAccountGrain>(address).GetAsync();
+
+    private Task<JobView> WaitTerminalAsync(string jobId) =>
+        Eventually.WaitAsync(async () => (await Grains.GetGrain<IJobGrain>(jobId).GetAsync())!, j => j.Status.IsTerminal(), $"job {jobId}");
+}
