@@ -14,8 +14,12 @@ public sealed class SchedulerOptions
     /// <summary>Consecutive units of one job that go to the same shard (keeps enqueue and lease batches large).</summary>
     [Range(1, 65536)] public int UnitsPerShardChunk { get; set; } = 256;
 
-    /// <summary>How long a node holds a leased unit before it returns to the queue, unless renewed.</summary>
-    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long a node holds a leased unit before it returns to the queue, unless renewed. Live workers renew their
+    /// leases every <c>Worker:HeartbeatInterval</c> (keep it at most a third of this); a node that disappears has its
+    /// units leased again within <c>LeaseDuration + LeaseSweepInterval</c> (9 s by default). See docs/cluster.md.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(8);
 
     /// <summary>How often each shard looks for expired leases.</summary>
     public TimeSpan LeaseSweepInterval { get; set; } = TimeSpan.FromSeconds(1);

@@ -16,17 +16,26 @@ namespace DePin.Grains.Jobs;
 /// </summary>
 public sealed class JobGrain(
     [PersistentState("job", StorageNames.Store)] IPersistentState<JobState> state,
+    IJobOutputStore outputStore,
     IOptions<SchedulerOptions> options,
     TimeProvider clock,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
     private readonly SchedulerOptions _options = options.Value;
     private readonly Dictionary<string, string?> _operators = [];
+    private byte[]?[] _outputs = [];
     private JobView? View => state.State.View;
 
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        if (View is { } running && !running.Status.IsTerminal())
+        {
+            _outputs = await outputStore.LoadAsync(running.JobId, running.UnitCount);
+            // The count follows the stored outputs: state is written before outputs, so a crash between the two
+            // makes the shard redeliver, and the job accepts (and the accounts deduplicate) those units again.
+            state.State.View = running with { UnitsCompleted = _outputs.Count(o => o is not null) };
+        }
         // Finish what a previous activation may have left half done: queueing units, paying credits.
         if (View is { } view && !view.Status.IsTerminal() && !state.State.Enqueued) await EnqueueAsync();
         if (state.State.PendingCredits.Count > 0) await FlushCreditsAsync();
@@ -82,8 +91,8 @@ public sealed class JobGrain(
             },
             CanonicalParameters = plan.CanonicalParameters,
             UnitInputs = [.. plan.UnitInputs],
-            Outputs = new byte[]?[plan.UnitCount],
         };
+        _outputs = new byte[]?[plan.UnitCount];
         await state.WriteStateAsync();
         await PublishSummaryAsync();
         await EnqueueAsync();
@@ -114,13 +123,13 @@ public sealed class JobGrain(
     {
         // Late results of a cancelled or failed job are dropped: nobody pays for them.
         if (View is not { } view || view.Status is JobStatus.Cancelled or JobStatus.Failed) return;
-        var outputs = state.State.Outputs;
-        var added = 0;
+        var outputs = _outputs;
+        var added = new List<(int Index, byte[] Output)>();
         foreach (var unit in units)
         {
             if (unit.Index < 0 || unit.Index >= outputs.Length || outputs[unit.Index] is not null) continue;
             outputs[unit.Index] = unit.Output;
-            added++;
+            added.Add((unit.Index, unit.Output));
             foreach (var nodeId in unit.Nodes)
             {
                 var operatorAddress = await ResolveOperatorAsync(nodeId);
@@ -133,11 +142,11 @@ public sealed class JobGrain(
                     new UnitCredit(view.JobId, unit.Index, nodeId, view.PricePerUnitMicroCredits)));
             }
         }
-        if (added == 0) return;
+        if (added.Count == 0) return;
 
         view = view with
         {
-            UnitsCompleted = view.UnitsCompleted + added,
+            UnitsCompleted = view.UnitsCompleted + added.Count,
             Status = view.Status == JobStatus.Submitted ? JobStatus.Running : view.Status,
             StartedAt = view.StartedAt ?? clock.GetUtcNow(),
         };
@@ -149,6 +158,7 @@ public sealed class JobGrain(
         else
         {
             await state.WriteStateAsync();
+            await outputStore.SaveAsync(view.JobId, added);
         }
         await FlushCreditsAsync();
     }
@@ -170,7 +180,7 @@ public sealed class JobGrain(
         var kernel = KernelCatalog.Default.Get(view.Kernel);
         try
         {
-            var result = kernel.Assemble(state.State.CanonicalParameters, state.State.Outputs!);
+            var result = kernel.Assemble(state.State.CanonicalParameters, _outputs!);
             state.State.Result = new JobResult(result.ContentType, result.Data, result.Summary, UnitDigest.Of(result.Data));
             state.State.View = view with
             {
@@ -178,7 +188,6 @@ public sealed class JobGrain(
                 ResultDigest = state.State.Result.Digest,
                 ResultContentType = result.ContentType,
             };
-            state.State.Outputs = []; // the assembled result replaces the unit outputs
             await FinishAsync(JobStatus.Completed, null);
         }
         catch (Exception ex) when (ex is KernelArgumentException or ArgumentException or InvalidOperationException)
@@ -192,6 +201,9 @@ public sealed class JobGrain(
         state.State.View = View! with { Status = status, FinishedAt = clock.GetUtcNow(), Error = error };
         state.State.UnitInputs = null;
         await state.WriteStateAsync();
+        // The assembled result (or the end of the job) replaces the unit outputs.
+        _outputs = [];
+        await outputStore.DeleteAsync(View!.JobId);
         await PublishSummaryAsync();
     }
 
@@ -237,8 +249,9 @@ public sealed class JobGrain(
         {
             await Task.WhenAll(pending.GroupBy(p => p.OperatorAddress).Select(g =>
                 GrainFactory.GetGrain<IRewardAccountGrain>(g.Key).CreditAsync([.. g.Select(p => p.Credit)])));
+            // Not written now: the next write persists the cleared outbox, and a crash before it only means a
+            // resend that the accounts deduplicate. One storage write per batch instead of two.
             pending.Clear();
-            await state.WriteStateAsync();
         }
         catch (Exception ex)
         {

@@ -12,8 +12,6 @@ public sealed class JobState
     /// <summary>Unit inputs, kept until every unit is queued so an interrupted enqueue can be redone.</summary>
     [Id(2)] public List<byte[]>? UnitInputs { get; set; }
     [Id(3)] public bool Enqueued { get; set; }
-    /// <summary>Verified outputs by unit index (null until verified).</summary>
-    [Id(4)] public byte[]?[] Outputs { get; set; } = [];
     /// <summary>Credits owed but not yet acknowledged by the operators' accounts (an outbox).</summary>
     [Id(5)] public List<PendingCredit> PendingCredits { get; set; } = [];
     [Id(6)] public JobResult? Result { get; set; }

@@ -4,6 +4,7 @@ using DePin.Abstractions.Scheduling;
 using DePin.Compute.Catalog;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
 
 namespace DePin.Grains.Scheduling;
 
@@ -11,6 +12,12 @@ namespace DePin.Grains.Scheduling;
 /// One shard of the ready queue. It owns its units' leases, attempts and replica results; verified units are handed to
 /// their <see cref="IJobGrain"/> in batches. Changes are written to <see cref="IWorkUnitStore"/> as deltas per call.
 /// </summary>
+/// <remarks>
+/// Reentrant: while one call awaits a job, the store or a node, leases and reports from other workers go on. Every
+/// method changes the in-memory state only between awaits (turns never run in parallel), and code after an await
+/// looks units up again instead of trusting what it saw before.
+/// </remarks>
+[Reentrant]
 public sealed class WorkQueueGrain(
     IWorkUnitStore store,
     IOptions<SchedulerOptions> options,
@@ -334,7 +341,7 @@ public sealed class WorkQueueGrain(
             var (jobId, units) = batches[i];
             if (!delivered[i])
             {
-                _outbox[jobId] = units;
+                foreach (var unit in units) AddToOutbox(unit, jobId);
                 continue;
             }
             foreach (var v in units)

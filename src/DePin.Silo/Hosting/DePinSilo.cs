@@ -1,11 +1,13 @@
 using System.Net;
 using DePin.Abstractions.Rewards;
 using DePin.Grains;
+using DePin.Grains.Jobs;
 using DePin.Grains.Scheduling;
 using DePin.Silo.Api;
 using DePin.Silo.Workers;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Storage;
 
 namespace DePin.Silo.Hosting;
 
@@ -42,6 +44,7 @@ public static class DePinSilo
                 orleans.AddMemoryGrainStorage(StorageNames.Store);
                 orleans.UseInMemoryReminderService();
                 orleans.Services.AddSingleton<IWorkUnitStore, MemoryWorkUnitStore>();
+                orleans.Services.AddSingleton<IJobOutputStore, MemoryJobOutputStore>();
             }
             orleans.Configure<EndpointOptions>(o =>
             {
@@ -49,6 +52,8 @@ public static class DePinSilo
                 o.SiloPort = silo.SiloPort;
                 o.GatewayPort = silo.GatewayPort;
             });
+            // Grain state in Orleans' binary format: the default JSON serializer dominated CPU time (base64 of outputs).
+            orleans.Services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
             orleans.AddStartupTask(async (services, _) =>
                 await services.GetRequiredService<IGrainFactory>().GetGrain<ILedgerGrain>(0).StartAsync());
         });

@@ -19,16 +19,18 @@ public sealed class NodeWorker(
     WorkerOptions options,
     ILogger logger)
 {
-    private readonly ConcurrentDictionary<long, (int Shard, IReadOnlyList<long> LeaseIds)> _inFlight = new();
+    private readonly ConcurrentDictionary<(int Shard, long FirstLease), (int Shard, IReadOnlyList<long> LeaseIds)> _inFlight = new();
+    private const int MaxReportsInFlight = 4;
+    private readonly SemaphoreSlim _reportSlots = new(MaxReportsInFlight, MaxReportsInFlight);
     private readonly int _shards = scheduler.Value.QueueShards;
     private int _nextShard = (int)((uint)StringComparer.Ordinal.GetHashCode(nodeId) % (uint)scheduler.Value.QueueShards);
-    private long _batchSeq;
 
     /// <summary>Node id (<c>{NodeName}/{deviceId}</c>).</summary>
     public string NodeId => nodeId;
 
     /// <summary>Units this worker has reported.</summary>
-    public long UnitsReported { get; private set; }
+    public long UnitsReported => Interlocked.Read(ref _unitsReported);
+    private long _unitsReported;
 
     /// <summary>Runs until <paramref name="stoppingToken"/> fires; in-flight results are reported before returning.</summary>
     public async Task RunAsync(CancellationToken stoppingToken)
@@ -57,8 +59,12 @@ public sealed class NodeWorker(
                 }
                 idle = TimeSpan.FromMilliseconds(1);
                 next = LeaseNextAsync();
-                await RunAndReportAsync(shard, leases);
+                // Reports overlap with the next batch's execution, up to a bound.
+                await _reportSlots.WaitAsync(CancellationToken.None);
+                _ = RunAndReportAsync(shard, leases).ContinueWith(_ => _reportSlots.Release(), TaskScheduler.Default);
             }
+            // Wait for every outstanding report before leaving (drain).
+            for (var i = 0; i < MaxReportsInFlight; i++) await _reportSlots.WaitAsync(CancellationToken.None);
         }
         finally
         {
@@ -69,14 +75,13 @@ public sealed class NodeWorker(
 
     private async Task RunAndReportAsync(int shard, IReadOnlyList<WorkUnitLease> leases)
     {
-        var batch = Interlocked.Increment(ref _batchSeq);
-        _inFlight[batch] = (shard, [.. leases.Select(l => l.LeaseId)]);
+        var batch = (shard, leases[0].LeaseId);
         try
         {
             SchedulerMetrics.RecordLeased(leases);
             var results = await executor.RunAsync(leases);
             await grains.GetGrain<IWorkQueueGrain>(shard).ReportAsync(nodeId, results);
-            UnitsReported += results.Length;
+            Interlocked.Add(ref _unitsReported, results.Length);
             SchedulerMetrics.RecordReported(results);
         }
         catch (Exception ex)
@@ -101,6 +106,8 @@ public sealed class NodeWorker(
                 var leases = await grains.GetGrain<IWorkQueueGrain>(shard).LeaseAsync(nodeId, options.BatchSize);
                 if (leases.Count > 0)
                 {
+                    // Held from now on: the heartbeat renews prefetched batches too, not only the running one.
+                    _inFlight[(shard, leases[0].LeaseId)] = (shard, [.. leases.Select(l => l.LeaseId)]);
                     // Stay on a shard that has work: fewer empty polls, larger batches.
                     _nextShard = shard;
                     return (shard, leases);
