@@ -10,7 +10,7 @@ public sealed class CatalogTests
     public void DefaultCatalogListsKernelsByName()
     {
         var names = KernelCatalog.Default.All.Select(k => k.Name).ToArray();
-        Assert.Equal(["mandelbrot", "montecarlo-pi", "saxpy"], names);
+        Assert.Equal(["mandelbrot", "montecarlo-pi", "option-price", "reduce", "saxpy", "sgemm"], names);
         Assert.True(KernelCatalog.Default.TryGet("saxpy", out var k));
         Assert.Equal("saxpy", k.Name);
         Assert.Same(k, KernelCatalog.Default.Get("saxpy"));
@@ -22,7 +22,7 @@ public sealed class CatalogTests
     public void UnknownKernelMessageListsKnownNames()
     {
         var e = Assert.Throws<KernelArgumentException>(() => KernelCatalog.Default.Get("nope"));
-        Assert.Equal("unknown kernel 'nope'; known: mandelbrot, montecarlo-pi, saxpy", e.Message);
+        Assert.Equal("unknown kernel 'nope'; known: mandelbrot, montecarlo-pi, option-price, reduce, saxpy, sgemm", e.Message);
     }
 
     [Fact]
@@ -51,6 +51,9 @@ public sealed class CatalogTests
             ["saxpy"] = ["a", "x", "y", "unitSize"],
             ["montecarlo-pi"] = ["samples", "units", "seed"],
             ["mandelbrot"] = ["width", "height", "maxIterations", "centerX", "centerY", "scale", "rowsPerUnit"],
+            ["sgemm"] = ["m", "n", "k", "seed", "a", "b", "rowsPerUnit"],
+            ["reduce"] = ["op", "x", "n", "seed", "unitSize"],
+            ["option-price"] = ["spot", "strike", "rate", "volatility", "maturity", "paths", "units", "seed"],
         };
         var rng = new Random(42);
         var limits = new KernelLimits(MaxUnits: 1000, MaxInputBytes: 4096, MaxOutputBytes: 1 << 20);
@@ -101,6 +104,15 @@ public sealed class CatalogTests
 
     private static string Plausible(string name, Random rng) => name switch
     {
+        "op" => rng.Next(4) switch { 0 => "\"sum\"", 1 => "\"min\"", 2 => "\"max\"", _ => "\"avg\"" },
+        "m" or "n" or "k" => rng.Next(1, 5).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "a" or "b" => "[" + string.Join(",", Enumerable.Range(0, rng.Next(1, 9)).Select(_ => rng.Next(-3, 4).ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]",
+        "spot" or "strike" => (rng.NextDouble() * 200 - 20).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        "rate" => (rng.NextDouble() * 2.4 - 1.2).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        "volatility" => (rng.NextDouble() * 6 - 0.5).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        "maturity" => (rng.NextDouble() * 120 - 5).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        "paths" => rng.Next(1, 100000).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "seed" => rng.Next(3) == 0 ? "-12345678901234" : rng.Next(100).ToString(System.Globalization.CultureInfo.InvariantCulture),
         "x" or "y" => "[" + string.Join(",", Enumerable.Range(0, rng.Next(1, 4)).Select(_ => (rng.NextDouble() * 10).ToString("R", System.Globalization.CultureInfo.InvariantCulture))) + "]",
         "a" or "centerX" or "centerY" => (rng.NextDouble() * 4 - 2).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
         "scale" => (rng.NextDouble() * 3).ToString("R", System.Globalization.CultureInfo.InvariantCulture),

@@ -89,6 +89,39 @@ internal sealed class ParamReader
         return result;
     }
 
+    /// <summary>A required (or defaulted) string that must be one of <paramref name="allowed"/> (ordinal).</summary>
+    public string Choice(string name, string? defaultValue, params string[] allowed)
+    {
+        if (!_fields.TryGetValue(name, out var e))
+            return defaultValue ?? throw Bad($"missing required field '{name}' (one of {string.Join(", ", allowed)})");
+        if (e.ValueKind != JsonValueKind.String)
+            throw Bad($"field '{name}' must be a string, got {Describe(e.ValueKind)}");
+        string v = e.GetString()!;
+        if (Array.IndexOf(allowed, v) < 0)
+            throw Bad($"field '{name}' must be one of {string.Join(", ", allowed)}, got '{Clip(v)}'");
+        return v;
+    }
+
+    /// <summary>A required base64 string decoded to bytes, at most <paramref name="maxBytes"/> long.</summary>
+    public byte[] Base64(string name, long maxBytes)
+    {
+        if (!_fields.TryGetValue(name, out var e))
+            throw Bad($"missing required field '{name}' (base64 bytes)");
+        if (e.ValueKind != JsonValueKind.String)
+            throw Bad($"field '{name}' must be a base64 string, got {Describe(e.ValueKind)}");
+        string s = e.GetString()!;
+        if (s.Length / 4 * 3 > maxBytes + 3)
+            throw Bad($"field '{name}' decodes to more than {maxBytes} bytes");
+        try
+        {
+            return Convert.FromBase64String(s);
+        }
+        catch (FormatException)
+        {
+            throw Bad($"field '{name}' is not valid base64");
+        }
+    }
+
     /// <summary>Length of an array field (for size checks before parsing it).</summary>
     public int ArrayLength(string name)
     {
