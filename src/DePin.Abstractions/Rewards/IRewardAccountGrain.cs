@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace DePin.Abstractions.Rewards;
 
 /// <summary>One operator's earnings (key = lower-case 0x payout address). Credited exactly once per unit.</summary>
@@ -24,4 +26,10 @@ public interface ILedgerGrain : IGrainWithIntegerKey
     [Alias("GetEpoch")] Task<EpochSettlement?> GetEpochAsync(long epoch);
     /// <summary>Starts the epoch timer (idempotent); called at silo start.</summary>
     [Alias("Start")] Task StartAsync();
+    /// <summary>Called by <see cref="IEpochSettlementGrain"/> as the epoch's transaction progresses.</summary>
+    [Alias("MarkSettlement"), OneWay] Task MarkSettlementAsync(long epoch, SettlementState state, string? transactionHash);
+    /// <summary>Merkle proof of the account's cumulative amount in the latest epoch posted on chain; null when none.</summary>
+    [Alias("GetProof")] Task<AccountProof?> GetProofAsync(string address);
+    /// <summary>The account's line in every epoch that included it, newest first.</summary>
+    [Alias("GetStatement")] Task<IReadOnlyList<StatementLine>> GetStatementAsync(string address);
 }

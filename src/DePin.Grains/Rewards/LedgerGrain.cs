@@ -1,4 +1,7 @@
+using System.Numerics;
 using DePin.Abstractions.Rewards;
+using DePin.Grains.Settlement;
+using DePin.Settlement.Merkle;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -14,15 +17,19 @@ public sealed class LedgerState
 
 /// <summary>
 /// The epoch book. On each period it reads every account's cumulative earnings and records the epoch's settlement
-/// batch: all accounts with their cumulative amounts (what a cumulative Merkle distributor pays against) and deltas.
+/// batch: all accounts with their cumulative amounts (what the cumulative Merkle distributor pays against) and deltas.
+/// With settlement enabled it computes the batch's Merkle root and hands the epoch to its
+/// <see cref="IEpochSettlementGrain"/>, which sends it on chain; epochs are posted strictly in order.
 /// </summary>
 public sealed class LedgerGrain(
     [PersistentState("ledger", StorageNames.Store)] IPersistentState<LedgerState> state,
     IOptions<LedgerOptions> options,
+    SettlementGateway settlement,
     TimeProvider clock,
     ILogger<LedgerGrain> logger) : Grain, ILedgerGrain
 {
     private IGrainTimer? _timer;
+    private (long Epoch, CumulativeMerkleTree Tree)? _tree;
 
     Task ILedgerGrain.StartAsync()
     {
@@ -41,12 +48,57 @@ public sealed class LedgerGrain(
 
     Task<EpochSettlement?> ILedgerGrain.CloseEpochAsync() => CloseAsync();
 
-    Task<IReadOnlyList<EpochSettlement>> ILedgerGrain.ListEpochsAsync(int offset, int limit) =>
-        Task.FromResult<IReadOnlyList<EpochSettlement>>([.. Enumerable.Reverse(state.State.Epochs)
-            .Skip(Math.Max(0, offset)).Take(Math.Clamp(limit, 0, 1000))]);
+    async Task<IReadOnlyList<EpochSettlement>> ILedgerGrain.ListEpochsAsync(int offset, int limit)
+    {
+        await RefreshInFlightAsync();
+        return [.. Enumerable.Reverse(state.State.Epochs).Skip(Math.Max(0, offset)).Take(Math.Clamp(limit, 0, 1000))];
+    }
 
-    Task<EpochSettlement?> ILedgerGrain.GetEpochAsync(long epoch) =>
-        Task.FromResult(state.State.Epochs.Find(e => e.Epoch == epoch));
+    async Task<EpochSettlement?> ILedgerGrain.GetEpochAsync(long epoch)
+    {
+        await RefreshInFlightAsync();
+        return state.State.Epochs.Find(e => e.Epoch == epoch);
+    }
+
+    async Task ILedgerGrain.MarkSettlementAsync(long epoch, SettlementState settlementState, string? transactionHash)
+    {
+        if (Update(epoch, settlementState, transactionHash)) await state.WriteStateAsync();
+    }
+
+    async Task<AccountProof?> ILedgerGrain.GetProofAsync(string address)
+    {
+        await RefreshInFlightAsync();
+        var epoch = state.State.Epochs.FindLast(e => e.State == SettlementState.Confirmed);
+        var entry = epoch?.Entries.FirstOrDefault(e => e.Address == address);
+        if (epoch is null || entry is null) return null;
+
+        if (_tree is not { } cached || cached.Epoch != epoch.Epoch) _tree = cached = (epoch.Epoch, BuildTree(epoch.Entries));
+        var chain = settlement.Options;
+        return new AccountProof
+        {
+            Address = address,
+            Epoch = epoch.Epoch,
+            CumulativeMicroCredits = entry.CumulativeMicroCredits,
+            CumulativeAmountWei = cached.Tree.GetAmount(address).ToString(),
+            Proof = cached.Tree.GetProofHex(address),
+            MerkleRoot = cached.Tree.Root,
+            DistributorAddress = chain?.DistributorAddress,
+            TokenAddress = chain?.TokenAddress,
+            ChainId = chain?.ChainId ?? 0,
+            RpcUrl = chain?.RpcUrl,
+            TransactionHash = epoch.TransactionHash,
+        };
+    }
+
+    async Task<IReadOnlyList<StatementLine>> ILedgerGrain.GetStatementAsync(string address)
+    {
+        await RefreshInFlightAsync();
+        return [.. Enumerable.Reverse(state.State.Epochs)
+            .Select(e => (Epoch: e, Entry: e.Entries.FirstOrDefault(x => x.Address == address)))
+            .Where(x => x.Entry is { DeltaMicroCredits: > 0 })
+            .Select(x => new StatementLine(x.Epoch.Epoch, x.Epoch.ClosedAt, x.Entry!.CumulativeMicroCredits, x.Entry.DeltaMicroCredits,
+                x.Epoch.State, x.Epoch.TransactionHash))];
+    }
 
     private async Task<EpochSettlement?> CloseAsync()
     {
@@ -68,7 +120,11 @@ public sealed class LedgerGrain(
         }
 
         var added = entries.Sum(e => e.DeltaMicroCredits);
-        if (added == 0) return null;
+        if (added == 0)
+        {
+            await SettlePendingAsync(); // nothing new, but an earlier epoch may still wait for the chain
+            return null;
+        }
 
         var epoch = new EpochSettlement
         {
@@ -85,6 +141,53 @@ public sealed class LedgerGrain(
 
         await Task.WhenAll(entries.Select(e =>
             GrainFactory.GetGrain<IRewardAccountGrain>(e.Address).MarkSettledAsync(epoch.Epoch, e.CumulativeMicroCredits)));
-        return epoch;
+        await SettlePendingAsync();
+        return state.State.Epochs[^1];
     }
+
+    /// <summary>Hands every epoch not yet sent to its settlement grain, oldest first (the contract takes them in order).</summary>
+    private async Task SettlePendingAsync()
+    {
+        if (!settlement.IsEnabled) return;
+        var changed = false;
+        for (var i = 0; i < state.State.Epochs.Count; i++)
+        {
+            var epoch = state.State.Epochs[i];
+            if (epoch.State != SettlementState.NotSent) continue;
+            var tree = BuildTree(epoch.Entries);
+            if (epoch.MerkleRoot != tree.Root)
+            {
+                state.State.Epochs[i] = epoch = epoch with { MerkleRoot = tree.Root };
+                changed = true;
+            }
+            await GrainFactory.GetGrain<IEpochSettlementGrain>(epoch.Epoch).StartAsync(tree.Root, tree.Total.ToString());
+        }
+        if (changed) await state.WriteStateAsync();
+    }
+
+    /// <summary>Pulls the status of epochs whose transaction is in flight (the push from the settlement grain is one-way).</summary>
+    private async Task RefreshInFlightAsync()
+    {
+        var changed = false;
+        foreach (var epoch in state.State.Epochs.Where(e => e.State == SettlementState.Sent).ToList())
+        {
+            if (await GrainFactory.GetGrain<IEpochSettlementGrain>(epoch.Epoch).GetAsync() is { } status)
+                changed |= Update(epoch.Epoch, status.State, status.TransactionHash);
+        }
+        if (changed) await state.WriteStateAsync();
+    }
+
+    private bool Update(long epochNumber, SettlementState settlementState, string? transactionHash)
+    {
+        var i = state.State.Epochs.FindIndex(e => e.Epoch == epochNumber);
+        if (i < 0) return false;
+        var epoch = state.State.Epochs[i];
+        if (settlementState <= epoch.State && transactionHash == epoch.TransactionHash) return false;
+        if (settlementState < epoch.State) return false; // states only move forward
+        state.State.Epochs[i] = epoch with { State = settlementState, TransactionHash = transactionHash ?? epoch.TransactionHash };
+        return true;
+    }
+
+    private CumulativeMerkleTree BuildTree(IReadOnlyList<SettlementEntry> entries) =>
+        CumulativeMerkleTree.Build(entries.Select(e => new CumulativeLeaf(e.Address, new BigInteger(e.CumulativeMicroCredits) * settlement.WeiPerMicroCredit)));
 }

@@ -5,6 +5,8 @@ using DePin.Abstractions.Jobs;
 using DePin.Abstractions.Nodes;
 using DePin.Abstractions.Rewards;
 using DePin.Compute.Catalog;
+using DePin.Grains.Settlement;
+using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace DePin.Silo.Api;
@@ -44,6 +46,14 @@ public static class JobApi
         app.MapGet("/nodes/{**nodeId}", GetNodeAsync).WithTags("Nodes");
 
         app.MapGet("/accounts/{address}", GetAccountAsync).WithTags("Rewards");
+        app.MapGet("/accounts/{address}/proof", GetProofAsync).WithTags("Rewards")
+            .WithSummary("Latest on-chain cumulative amount and Merkle proof, for claiming");
+        app.MapGet("/accounts/{address}/statement", GetStatementAsync).WithTags("Rewards")
+            .WithSummary("Earnings statement: units, credits, and every epoch with its transaction");
+        app.MapGet("/settlement", (SettlementGateway gateway, IOptions<SettlementHostOptions> options) => new SettlementInfo(
+            options.Value.Mode.ToString(), gateway.IsEnabled, gateway.Options?.RpcUrl, gateway.Options?.ChainId,
+            gateway.Options?.DistributorAddress, gateway.Options?.TokenAddress, gateway.IsEnabled ? gateway.Settler.SettlerAddress : null,
+            gateway.WeiPerMicroCredit.ToString())).WithTags("Rewards").WithSummary("Where epochs are settled");
         app.MapGet("/epochs", async (IGrainFactory grains, int? offset, int? limit) =>
             await grains.GetGrain<ILedgerGrain>(0).ListEpochsAsync(offset ?? 0, limit ?? 50)).WithTags("Rewards");
         app.MapGet("/epochs/{epoch:long}", GetEpochAsync).WithTags("Rewards");
@@ -148,6 +158,26 @@ public static class JobApi
             : TypedResults.Ok(account);
     }
 
+    private static async Task<IResult> GetProofAsync(string address, IGrainFactory grains, SettlementGateway gateway)
+    {
+        if (!PayoutAddress.TryNormalize(address, out var normalized))
+            return Problem(400, "Malformed address", $"'{address}' is not an EVM address (0x followed by 40 hex digits).");
+        if (!gateway.IsEnabled)
+            return Problem(409, "Settlement off", "Epochs are not settled on chain here (Settlement:Mode is Off), so there is nothing to claim.");
+        return await grains.GetGrain<ILedgerGrain>(0).GetProofAsync(normalized) is { } proof
+            ? TypedResults.Ok(proof)
+            : Problem(404, "Nothing to claim", $"{normalized} is in no epoch settled on chain yet.");
+    }
+
+    private static async Task<IResult> GetStatementAsync(string address, IGrainFactory grains)
+    {
+        if (!PayoutAddress.TryNormalize(address, out var normalized))
+            return Problem(400, "Malformed address", $"'{address}' is not an EVM address (0x followed by 40 hex digits).");
+        var account = await grains.GetGrain<IRewardAccountGrain>(normalized).GetAsync();
+        if (account.UnitsCredited == 0) return Problem(404, "Unknown account", $"No earnings have been credited to {normalized}.");
+        return TypedResults.Ok(new EarningsStatement(account, await grains.GetGrain<ILedgerGrain>(0).GetStatementAsync(normalized)));
+    }
+
     private static async Task<IResult> GetEpochAsync(long epoch, IGrainFactory grains) =>
         await grains.GetGrain<ILedgerGrain>(0).GetEpochAsync(epoch) is { } e
             ? TypedResults.Ok(e)
@@ -178,6 +208,10 @@ public static class JobApi
 /// <param name="Priority">-100..100, higher first (default 0).</param>
 /// <param name="MaxPriceMicroCredits">Budget; the job is refused when its price is higher.</param>
 public sealed record SubmitJobRequest(string Kernel, JsonElement Parameters, int? Redundancy, int? Priority, long? MaxPriceMicroCredits);
+
+/// <summary>Where epochs are settled (GET /settlement).</summary>
+public sealed record SettlementInfo(string Mode, bool Enabled, string? RpcUrl, long? ChainId, string? DistributorAddress,
+    string? TokenAddress, string? SettlerAddress, string WeiPerMicroCredit);
 
 /// <summary>A catalog entry.</summary>
 public sealed record KernelInfo(string Name, string Description, string Comparison);

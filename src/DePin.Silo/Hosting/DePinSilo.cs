@@ -3,6 +3,8 @@ using DePin.Abstractions.Rewards;
 using DePin.Grains;
 using DePin.Grains.Jobs;
 using DePin.Grains.Scheduling;
+using DePin.Grains.Settlement;
+using DePin.Silo.Settlement;
 using DePin.Silo.Api;
 using DePin.Silo.Workers;
 using Microsoft.Extensions.Options;
@@ -31,6 +33,11 @@ public static class DePinSilo
         builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section);
         builder.Services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddOptions<SettlementHostOptions>().BindConfiguration(SettlementHostOptions.Section);
+        builder.Services.AddSingleton<SettlementGateway>();
+        // Before the silo: the chain is ready when the first epoch closes, and it stops after the silo.
+        builder.Services.AddSingleton<SettlementSetup>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SettlementSetup>());
 
         builder.UseOrleans(orleans =>
         {
