@@ -9,6 +9,7 @@ using DePin.Silo.Api;
 using DePin.Silo.Workers;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using OpenTelemetry.Metrics;
 using Orleans.Storage;
 
 namespace DePin.Silo.Hosting;
@@ -74,6 +75,9 @@ public static class DePinSilo
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         builder.Services.AddHealthChecks();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(SchedulerMetrics.MeterName, "Microsoft.Orleans")
+            .AddPrometheusExporter());
         builder.Services.ConfigureHttpJsonOptions(o => JobApi.ConfigureJson(o.SerializerOptions));
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize =
             builder.Configuration.GetValue("Api:MaxRequestBytes", JobApi.DefaultMaxRequestBytes));
@@ -87,6 +91,7 @@ public static class DePinSilo
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapHealthChecks("/health");
+        app.MapPrometheusScrapingEndpoint(); // GET /metrics
         if (silo.HasApiRole)
         {
             app.MapOpenApi();

@@ -120,6 +120,14 @@ public sealed class PipelineTests(PipelineTests.Silo fixture) : IClassFixture<Pi
     }
 
     [Fact]
+    public async Task Metrics_endpoint_exports_scheduler_counters_for_prometheus()
+    {
+        await SubmitAndWaitAsync(new { kernel = "montecarlo-pi", parameters = new { samples = 1000, units = 2 } });
+        var text = await Eventually.WaitAsync(() => Http.GetStringAsync("/metrics"), t => t.Contains("depin_units_reported"), "metrics");
+        Assert.Contains("depin_unit_queue_wait", text);
+    }
+
+    [Fact]
     public async Task Openapi_document_describes_the_job_api()
     {
         using var doc = JsonDocument.Parse(await Http.GetStringAsync("/openapi/v1.json"));
