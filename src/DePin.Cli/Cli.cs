@@ -77,6 +77,9 @@ public static partial class Cli
         root.Subcommands.Add(AccountCommand(context, g));
         root.Subcommands.Add(EpochsCommand(context, g));
         root.Subcommands.Add(CloseEpochCommand(context, g));
+        root.Subcommands.Add(SettlementCommand(context, g));
+        root.Subcommands.Add(StatementCommand(context, g));
+        root.Subcommands.Add(ClaimCommand(context, g));
         root.Subcommands.Add(WaitReadyCommand(context, g));
         root.Subcommands.Add(DemoCommand(context, g));
         return root;

@@ -33,6 +33,9 @@ public sealed class CliContext
     /// <summary>Timeout of one HTTP request.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Reads an environment variable (<c>depin claim --private-key-env</c>); tests replace it.</summary>
+    public Func<string, string?> GetEnvironmentVariable { get; init; } = Environment.GetEnvironmentVariable;
+
     /// <summary>The context of the real process: console writers and streams, <c>DEPIN_API</c>.</summary>
     public static CliContext ForConsole() => new()
     {

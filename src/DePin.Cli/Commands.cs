@@ -286,7 +286,9 @@ public static partial class Cli
         return cmd;
     }
 
-    internal static void WriteAccount(TextWriter w, AccountInfo a) => Format.WriteFields(w,
+    internal static void WriteAccount(TextWriter w, AccountInfo a) => Format.WriteFields(w, AccountFields(a));
+
+    internal static List<(string Key, string? Value)> AccountFields(AccountInfo a) =>
     [
         ("address", a.Address),
         ("earned", $"{Format.Credits(a.CumulativeMicroCredits)} ({a.CumulativeMicroCredits.ToString(CultureInfo.InvariantCulture)} micro-credits)"),
@@ -296,7 +298,7 @@ public static partial class Cli
         ("last epoch", a.LastEpoch?.ToString(CultureInfo.InvariantCulture) ?? "-"),
         ("last credit", Format.Time(a.LastCreditAt)),
         ("nodes", a.Nodes.Count == 0 ? "-" : string.Join(", ", a.Nodes)),
-    ]);
+    ];
 
     private static Command EpochsCommand(CliContext context, GlobalOptions g)
     {

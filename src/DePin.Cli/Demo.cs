@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using DePin.Client;
+using DePin.Settlement.Keys;
 
 namespace DePin.Cli;
 
@@ -21,7 +22,7 @@ public static partial class Cli
         var outDir = new Option<string>("--out") { Description = "Directory for mandelbrot.png", HelpName = "dir", DefaultValueFactory = _ => "." };
         var timeout = DurationOption("--timeout", TimeSpan.FromMinutes(10), "Give up waiting for the API, a node or the jobs after this long");
         var redundancy = new Option<int>("--redundancy", "-r") { Description = "Replicas per unit for the demo jobs", DefaultValueFactory = _ => 1 };
-        var cmd = new Command("demo", "One-command demo: wait for the API, run montecarlo-pi, saxpy and mandelbrot jobs, close an epoch, show earnings")
+        var cmd = new Command("demo", "One-command demo: wait for the API, run montecarlo-pi, saxpy and mandelbrot jobs, close an epoch, show earnings; with settlement on, wait for the epoch on chain and claim on a local dev chain")
         {
             outDir, timeout, redundancy,
         };
@@ -159,6 +160,10 @@ public static partial class Cli
             }
         }
 
+        // 6. On-chain settlement of the epoch and, on a local dev chain, a claim for the embedded default operator.
+        var settlement = await DemoSettlementAsync(run, Say, epoch, nodes, Remaining);
+        allOk &= settlement.Ok;
+
         if (run.Json)
         {
             run.Out.WriteLine(Format.Json(new
@@ -169,10 +174,98 @@ public static partial class Cli
                 results = report,
                 epoch,
                 accounts,
+                settlement = new { info = settlement.Info, epoch = settlement.SettledEpoch, claim = settlement.Claim, error = settlement.Error },
             }));
         }
         Say(allOk ? "==> demo complete" : "==> demo finished with failures");
         return allOk ? ExitOk : ExitError;
+    }
+
+    /// <summary>What the demo's settlement step found and did.</summary>
+    internal sealed record DemoSettlement(bool Ok, SettlementInfo? Info, EpochInfo? SettledEpoch, ClaimOutcome? Claim, string? Error);
+
+    private static async Task<DemoSettlement> DemoSettlementAsync(Invocation run, Action<string> say, EpochInfo? epoch, IReadOnlyList<NodeInfo> nodes,
+        Func<TimeSpan> remaining)
+    {
+        var ct = run.CancellationToken;
+        say("==> on-chain settlement");
+        SettlementInfo info;
+        try
+        {
+            info = await run.Client.GetSettlementAsync(ct);
+        }
+        catch (DePinApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            say("    this API has no settlement endpoint (GET /settlement); epochs are only recorded");
+            return new DemoSettlement(true, null, null, null, null);
+        }
+        if (!info.Enabled)
+        {
+            say($"    settlement is {info.Mode}: the epoch batch is recorded as NotSent and nothing is posted on chain.");
+            say("    to settle epochs on a local anvil chain, start the silo with Settlement:Mode=DevChain (env Settlement__Mode=DevChain).");
+            return new DemoSettlement(true, info, null, null, null);
+        }
+        say($"    mode {info.Mode}, chain {info.ChainId?.ToString(CultureInfo.InvariantCulture) ?? "?"} at {info.RpcUrl ?? "?"}, distributor {info.DistributorAddress ?? "?"}");
+        if (epoch is null)
+        {
+            say("    no epoch was closed, so there is nothing to settle");
+            return new DemoSettlement(true, info, null, null, null);
+        }
+
+        EpochInfo settled;
+        try
+        {
+            say($"    waiting for epoch {epoch.Epoch} to be confirmed on chain");
+            settled = await run.Client.WaitForEpochSettledAsync(epoch.Epoch, remaining(),
+                new SyncEpochProgress(e => say($"    epoch {e.Epoch}: {e.State}{(e.TransactionHash is null ? "" : " (tx " + e.TransactionHash + ")")}")),
+                run.Context.PollInterval, ct);
+        }
+        catch (TimeoutException ex)
+        {
+            say("    error: " + ex.Message);
+            return new DemoSettlement(false, info, null, null, ex.Message);
+        }
+        if (settled.State == SettlementState.Empty)
+        {
+            say($"    epoch {settled.Epoch} is Empty: nothing to settle");
+            return new DemoSettlement(true, info, settled, null, null);
+        }
+        say($"    epoch {settled.Epoch} confirmed: merkle root {settled.MerkleRoot ?? "-"}");
+        say($"    settlement transaction {settled.TransactionHash ?? "-"}");
+
+        var devOperator = nodes.Select(n => n.OperatorAddress)
+            .FirstOrDefault(a => string.Equals(a, DevChainKeys.Account1Address, StringComparison.OrdinalIgnoreCase));
+        if (info.ChainId != DevChainId || devOperator is null)
+        {
+            say(info.ChainId != DevChainId
+                ? $"    not a local dev chain (chain {info.ChainId}); operators claim with `depin claim <address> --keystore <path> --password-file <file>`"
+                : $"    no node is operated by anvil dev account #1 ({DevChainKeys.Account1Address}); operators claim with `depin claim <address> ...`");
+            return new DemoSettlement(true, info, settled, null, null);
+        }
+
+        say($"==> claiming for operator {devOperator} (anvil PUBLIC dev account #1, local chain only)");
+        try
+        {
+            var proof = await run.Client.GetProofAsync(devOperator, ct);
+            var key = ResolveClaimKey(new ClaimKeySource(null, null, null, null, 1), proof.ChainId, run.Context);
+            var claim = await ClaimWithProofAsync(run, proof, key, null, DefaultClaimTimeout);
+            foreach (var line in Capture(w => WriteClaim(w, claim))) say("    " + line);
+            if (claim.Claimed)
+                say($"    earnings settled on a local chain and claimed: {claim.AmountTokens} tokens, balance now {claim.BalanceTokens ?? "?"} tokens");
+            return new DemoSettlement(true, info, settled, claim, null);
+        }
+        catch (Exception ex) when (ex is CliUserException or CliUnreachableException or DePinApiException)
+        {
+            var message = ex is DePinApiException p ? $"{p.Title}: {p.Detail}" : ex.Message;
+            say("    error: claim failed: " + message);
+            return new DemoSettlement(false, info, settled, null, message);
+        }
+    }
+
+    /// <summary>Synchronous <see cref="IProgress{T}"/> for epoch states.</summary>
+    internal sealed class SyncEpochProgress(Action<EpochInfo> report) : IProgress<EpochInfo>
+    {
+        public void Report(EpochInfo value) => report(value);
     }
 
     private static async Task<IReadOnlyList<NodeInfo>> WaitForNodesAsync(Invocation run, Action<string> say, TimeSpan timeout)

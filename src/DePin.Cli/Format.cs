@@ -16,6 +16,20 @@ internal static class Format
     internal static string Credits(long micro) =>
         (micro / 1_000_000m).ToString("0.000000", CultureInfo.InvariantCulture) + " credits";
 
+    /// <summary>Token base units (18 decimals) as a decimal token amount, trailing zeros trimmed: 1500000000000000000 → "1.5".</summary>
+    internal static string TokenAmount(System.Numerics.BigInteger wei)
+    {
+        var sign = wei.Sign < 0 ? "-" : "";
+        var abs = System.Numerics.BigInteger.Abs(wei);
+        var unit = System.Numerics.BigInteger.Pow(10, 18);
+        var whole = System.Numerics.BigInteger.DivRem(abs, unit, out var frac);
+        var fraction = frac.ToString(CultureInfo.InvariantCulture).PadLeft(18, '0').TrimEnd('0');
+        return sign + whole.ToString(CultureInfo.InvariantCulture) + (fraction.Length > 0 ? "." + fraction : "");
+    }
+
+    /// <summary><see cref="TokenAmount"/> with the unit: "1.5 tokens".</summary>
+    internal static string Tokens(System.Numerics.BigInteger wei) => TokenAmount(wei) + " tokens";
+
     internal static string Time(DateTimeOffset? t) =>
         t is { } v ? v.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture) : "-";
 

@@ -198,6 +198,50 @@ public sealed class DePinClient : IDisposable
         return await ReadJsonAsync<EpochInfo>(response, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Polls <see cref="GetEpochAsync"/> until the epoch's settlement is <see cref="SettlementState.Confirmed"/> on chain and returns it.
+    /// An <see cref="SettlementState.Empty"/> epoch (nothing to settle) is returned at once, as no transaction will ever confirm it.
+    /// <paramref name="progress"/> gets the first state and every change of state or transaction hash.
+    /// </summary>
+    /// <exception cref="TimeoutException">The epoch was not confirmed within <paramref name="timeout"/>.</exception>
+    public async Task<EpochInfo> WaitForEpochSettledAsync(long epoch, TimeSpan timeout, IProgress<EpochInfo>? progress = null,
+        TimeSpan? pollInterval = null, CancellationToken cancellationToken = default)
+    {
+        var interval = pollInterval ?? DefaultPollInterval;
+        if (interval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(pollInterval), "The poll interval must be positive.");
+        if (timeout < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(timeout), "The timeout must not be negative.");
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        EpochInfo? last = null;
+        while (true)
+        {
+            var e = await GetEpochAsync(epoch, cancellationToken).ConfigureAwait(false);
+            if (last is null || last.State != e.State || last.TransactionHash != e.TransactionHash) progress?.Report(e);
+            last = e;
+            if (e.State is SettlementState.Confirmed or SettlementState.Empty) return e;
+            var remaining = deadline - DateTimeOffset.UtcNow;
+            if (remaining <= TimeSpan.Zero)
+                throw new TimeoutException(e.State == SettlementState.NotSent
+                    ? $"Epoch {epoch} is still NotSent after {timeout}: no settlement transaction was sent (is settlement enabled? see GET /settlement)."
+                    : $"Epoch {epoch} is still {e.State} (tx {e.TransactionHash ?? "-"}) after {timeout}.");
+            await Task.Delay(remaining < interval ? remaining : interval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Where epochs are settled (<c>GET /settlement</c>).</summary>
+    public Task<SettlementInfo> GetSettlementAsync(CancellationToken cancellationToken = default) =>
+        GetJsonAsync<SettlementInfo>("settlement", cancellationToken);
+
+    /// <summary>
+    /// The latest on-chain cumulative amount and Merkle proof of an account, for claiming (<c>GET /accounts/{address}/proof</c>):
+    /// 400 for a malformed address, 404 when the account is in no epoch confirmed on chain, 409 when settlement is off.
+    /// </summary>
+    public Task<AccountProofInfo> GetProofAsync(string address, CancellationToken cancellationToken = default) =>
+        GetJsonAsync<AccountProofInfo>("accounts/" + Escape(address) + "/proof", cancellationToken);
+
+    /// <summary>An operator's earnings statement, epochs newest first (<c>GET /accounts/{address}/statement</c>); 400 malformed, 404 unknown.</summary>
+    public Task<StatementInfo> GetStatementAsync(string address, CancellationToken cancellationToken = default) =>
+        GetJsonAsync<StatementInfo>("accounts/" + Escape(address) + "/statement", cancellationToken);
+
     /// <summary>True when <c>GET /health</c> answers 200. Transport errors propagate.</summary>
     public async Task<bool> IsHealthyAsync(CancellationToken cancellationToken = default)
     {

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Numerics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -215,6 +217,107 @@ public sealed record EpochInfo
     public string? MerkleRoot { get; init; }
     /// <summary>Settlement transaction, when sent.</summary>
     public string? TransactionHash { get; init; }
+}
+
+/// <summary>Where epochs are settled (<c>GET /settlement</c>).</summary>
+public sealed record SettlementInfo
+{
+    /// <summary>Off, DevChain or External.</summary>
+    public string Mode { get; init; } = "Off";
+    /// <summary>Whether closed epochs are posted on chain.</summary>
+    public bool Enabled { get; init; }
+    /// <summary>JSON-RPC endpoint of the chain (as the server sees it).</summary>
+    public string? RpcUrl { get; init; }
+    /// <summary>EIP-155 chain id (31337 = local anvil).</summary>
+    public long? ChainId { get; init; }
+    /// <summary>CumulativeMerkleDistributor contract.</summary>
+    public string? DistributorAddress { get; init; }
+    /// <summary>ERC-20 reward token.</summary>
+    public string? TokenAddress { get; init; }
+    /// <summary>Address that posts the epoch roots.</summary>
+    public string? SettlerAddress { get; init; }
+    /// <summary>Token base units (wei) per micro-credit, as a decimal string.</summary>
+    public string WeiPerMicroCredit { get; init; } = "0";
+
+    /// <summary>True when the chain is a local anvil dev chain (chain id 31337).</summary>
+    [JsonIgnore] public bool IsLocalDevChain => ChainId == LocalDevChainId;
+
+    /// <summary>Chain id of a default anvil node.</summary>
+    public const long LocalDevChainId = 31337;
+}
+
+/// <summary>
+/// What an operator needs to claim on chain (<c>GET /accounts/{address}/proof</c>): the cumulative amount of the latest
+/// epoch confirmed on chain and its Merkle proof.
+/// </summary>
+public sealed record AccountProofInfo
+{
+    /// <summary>Normalized EVM address.</summary>
+    public string Address { get; init; } = "";
+    /// <summary>Latest epoch confirmed on chain that includes the account.</summary>
+    public long Epoch { get; init; }
+    /// <summary>Cumulative earnings in that epoch, in micro-credits.</summary>
+    public long CumulativeMicroCredits { get; init; }
+    /// <summary>The leaf amount in token base units (wei), as a decimal string.</summary>
+    public string CumulativeAmountWei { get; init; } = "0";
+    /// <summary>Sibling hashes (0x + 64 hex digits), leaf to root.</summary>
+    public IReadOnlyList<string> Proof { get; init; } = [];
+    /// <summary>Merkle root posted for <see cref="Epoch"/>.</summary>
+    public string MerkleRoot { get; init; } = "";
+    /// <summary>CumulativeMerkleDistributor contract to call <c>claim</c> on.</summary>
+    public string? DistributorAddress { get; init; }
+    /// <summary>ERC-20 reward token.</summary>
+    public string? TokenAddress { get; init; }
+    /// <summary>EIP-155 chain id.</summary>
+    public long ChainId { get; init; }
+    /// <summary>JSON-RPC endpoint of the chain (as the server sees it).</summary>
+    public string? RpcUrl { get; init; }
+    /// <summary>Transaction that posted the root.</summary>
+    public string? TransactionHash { get; init; }
+
+    /// <summary><see cref="CumulativeAmountWei"/> parsed.</summary>
+    /// <exception cref="FormatException">The server sent something other than a non-negative decimal integer.</exception>
+    [JsonIgnore]
+    public BigInteger CumulativeAmount =>
+        BigInteger.TryParse(CumulativeAmountWei, NumberStyles.None, CultureInfo.InvariantCulture, out var v)
+            ? v
+            : throw new FormatException($"cumulativeAmountWei '{CumulativeAmountWei}' is not a non-negative decimal integer.");
+
+    /// <summary><see cref="Proof"/> as 32-byte arrays.</summary>
+    /// <exception cref="FormatException">A proof element is not 0x followed by 64 hex digits.</exception>
+    public IReadOnlyList<byte[]> ProofBytes() => Proof.Select(p =>
+    {
+        var hex = p.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? p[2..] : p;
+        if (hex.Length != 64 || !hex.All(Uri.IsHexDigit))
+            throw new FormatException($"Proof element '{p}' is not 32 bytes of hex (0x followed by 64 hex digits).");
+        return Convert.FromHexString(hex);
+    }).ToList();
+}
+
+/// <summary>One epoch's line in an earnings statement.</summary>
+public sealed record StatementLineInfo
+{
+    /// <summary>Epoch number.</summary>
+    public long Epoch { get; init; }
+    /// <summary>When the epoch was closed.</summary>
+    public DateTimeOffset ClosedAt { get; init; }
+    /// <summary>The account's cumulative earnings at close, in micro-credits.</summary>
+    public long CumulativeMicroCredits { get; init; }
+    /// <summary>What this epoch added, in micro-credits.</summary>
+    public long DeltaMicroCredits { get; init; }
+    /// <summary>On-chain settlement state of the epoch.</summary>
+    public SettlementState State { get; init; }
+    /// <summary>Settlement transaction, when sent.</summary>
+    public string? TransactionHash { get; init; }
+}
+
+/// <summary>An operator's earnings statement (<c>GET /accounts/{address}/statement</c>): totals and every epoch that paid it, newest first.</summary>
+public sealed record StatementInfo
+{
+    /// <summary>Account totals.</summary>
+    public AccountInfo Account { get; init; } = new();
+    /// <summary>Epochs including the account, newest first.</summary>
+    public IReadOnlyList<StatementLineInfo> Epochs { get; init; } = [];
 }
 
 /// <summary>JSON conventions of the API: camelCase, enums as strings.</summary>

@@ -259,6 +259,8 @@ public class CliTests
         const string Operator = "0x1111111111111111111111111111111111111111";
         byte[] png = [0x89, 0x50, 0x4E, 0x47, 9, 9, 9];
         var kernels = new Dictionary<string, string>();
+        string settlement = """{"mode":"Off","enabled":false,"rpcUrl":null,"chainId":null,"distributorAddress":null,"tokenAddress":null,"settlerAddress":null,"weiPerMicroCredit":"1000000000000"}""";
+        int epochPolls = 0;
         var saxpyResult = Encoding.UTF8.GetBytes("{\"y\":[" + string.Join(",", Enumerable.Range(0, Cli.DemoSaxpyLength).Select(i => 2 * i + 1)) + "]}");
         var stub = new StubHandler(r =>
         {
@@ -294,6 +296,11 @@ public class CliTests
             }
             if (path == "/epochs/close")
                 return StubHandler.Json($$"""{"epoch":1,"closedAt":"2025-01-01T00:00:00Z","entries":[{"address":"{{Operator}}","cumulativeMicroCredits":12000,"deltaMicroCredits":12000}],"totalCumulativeMicroCredits":12000,"epochMicroCredits":12000,"state":"NotSent","merkleRoot":null,"transactionHash":null}""");
+            if (path == "/settlement") return StubHandler.Json(settlement);
+            if (path == "/epochs/1")
+                return StubHandler.Json(Interlocked.Increment(ref epochPolls) < 2
+                    ? $$"""{"epoch":1,"closedAt":"2025-01-01T00:00:00Z","entries":[],"totalCumulativeMicroCredits":12000,"epochMicroCredits":12000,"state":"Sent","merkleRoot":"0xroot","transactionHash":"0xfeed"}"""
+                    : $$"""{"epoch":1,"closedAt":"2025-01-01T00:00:00Z","entries":[],"totalCumulativeMicroCredits":12000,"epochMicroCredits":12000,"state":"Confirmed","merkleRoot":"0xroot","transactionHash":"0xfeed"}""");
             if (path == "/accounts/" + Operator)
                 return StubHandler.Json($$"""{"address":"{{Operator}}","cumulativeMicroCredits":12000,"unitsCredited":12,"settledCumulativeMicroCredits":12000,"lastEpoch":1,"lastCreditAt":"2025-01-01T00:00:00Z","nodes":["n1"]}""");
             return StubHandler.Problem(HttpStatusCode.NotFound, "Not found", path);
@@ -310,6 +317,8 @@ public class CliTests
             Assert.Contains("NotSent", o.Out);
             Assert.Contains(Operator, o.Out);
             Assert.Contains("0.012000 credits", o.Out);
+            Assert.Contains("recorded as NotSent", o.Out);
+            Assert.Contains("Settlement:Mode=DevChain", o.Out);
             var submitted = stub.Requests.Where(r => r.Method == HttpMethod.Post && r.PathAndQuery == "/jobs").Select(r => JsonDocument.Parse(r.Body!)).ToList();
             Assert.Equal(3, submitted.Count);
             var pi = submitted.Single(d => d.RootElement.GetProperty("kernel").GetString() == "montecarlo-pi");
@@ -320,6 +329,20 @@ public class CliTests
             Assert.Equal(0, json.ExitCode);
             using var doc = JsonDocument.Parse(json.Out);
             Assert.Equal(1, doc.RootElement.GetProperty("epoch").GetProperty("epoch").GetInt64());
+            Assert.False(doc.RootElement.GetProperty("settlement").GetProperty("info").GetProperty("enabled").GetBoolean());
+
+            // Settlement on (dev chain), operator is not anvil dev account #1: wait for Confirmed, print root and tx, no claim.
+            settlement = """{"mode":"DevChain","enabled":true,"rpcUrl":"http://127.0.0.1:1","chainId":31337,"distributorAddress":"0x5FbDB2315678afecb367f032d93F642f64180aa3","tokenAddress":"0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512","settlerAddress":"0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266","weiPerMicroCredit":"1000000000000"}""";
+            var onChain = await Run(stub, "demo", "--out", outDir, "--json");
+            Assert.True(onChain.ExitCode == 0, onChain.Out + onChain.Err);
+            Assert.Contains("epoch 1: Sent (tx 0xfeed)", onChain.Err);
+            Assert.Contains("epoch 1 confirmed: merkle root 0xroot", onChain.Err);
+            Assert.Contains("settlement transaction 0xfeed", onChain.Err);
+            Assert.Contains("no node is operated by anvil dev account #1", onChain.Err);
+            using var onChainDoc = JsonDocument.Parse(onChain.Out);
+            var settled = onChainDoc.RootElement.GetProperty("settlement");
+            Assert.Equal("Confirmed", settled.GetProperty("epoch").GetProperty("state").GetString());
+            Assert.Equal(JsonValueKind.Null, settled.GetProperty("claim").ValueKind);
         }
         finally
         {
