@@ -18,6 +18,9 @@ public sealed record JobRequest
 
     /// <summary>Budget in micro-credits; the job is refused if its price exceeds it. Null = no limit.</summary>
     [Id(4)] public long? MaxPriceMicroCredits { get; init; }
+
+    /// <summary>Which nodes may run the units; null = any node.</summary>
+    [Id(5)] public JobRequirements? Requirements { get; init; }
 }
 
 /// <summary>Outcome of a submission: accepted, or refused with a client-facing reason and nothing written.</summary>

@@ -20,6 +20,9 @@ public sealed record JobView
     [Id(13)] public string? ResultSummary { get; init; }
     [Id(14)] public string? ResultDigest { get; init; }
     [Id(15)] public string? ResultContentType { get; init; }
+    [Id(16)] public JobRequirements? Requirements { get; init; }
+    /// <summary>Estimated work of the whole job (all units, one replica), in GFLOP, from the kernel's cost model.</summary>
+    [Id(17)] public double EstimatedGflop { get; init; }
 
     /// <summary>Fraction of verified units, 0..1.</summary>
     public double Progress => UnitCount == 0 ? 0 : (double)UnitsCompleted / UnitCount;

@@ -10,7 +10,11 @@ public interface IWorkQueueGrain : IGrainWithIntegerKey
     /// <summary>Adds units of a job. Idempotent per unit id.</summary>
     [Alias("Enqueue")] Task EnqueueAsync(UnitBatch batch);
 
-    /// <summary>Leases up to <paramref name="max"/> ready units to a node; empty when none are ready.</summary>
+    /// <summary>Leases up to <paramref name="max"/> ready units to a node; empty when none are ready.
+    /// Units of jobs with requirements go only to nodes whose <paramref name="capabilities"/> meet them.</summary>
+    [Alias("LeaseFor")] Task<IReadOnlyList<WorkUnitLease>> LeaseAsync(string nodeId, int max, Nodes.NodeCapabilities? capabilities);
+
+    /// <summary>Leases to a node of unknown capabilities: only units of jobs without requirements.</summary>
     [Alias("Lease")] Task<IReadOnlyList<WorkUnitLease>> LeaseAsync(string nodeId, int max);
 
     /// <summary>Extends the deadlines of a node's live leases (heartbeat). Returns the lease ids that are still held.</summary>

@@ -21,6 +21,8 @@ public sealed record UnitBatch
     [Id(6)] public long PricePerUnitMicroCredits { get; init; }
     /// <summary>Unit indices with their input blobs.</summary>
     [Id(7)] public required IReadOnlyList<UnitInput> Units { get; init; }
+    /// <summary>Which nodes may lease these units; null = any.</summary>
+    [Id(8)] public Jobs.JobRequirements? Requirements { get; init; }
 }
 
 /// <summary>One unit's index and input.</summary>

@@ -44,49 +44,23 @@ public sealed class JobGrain(
     async Task<SubmitOutcome> IJobGrain.SubmitAsync(JobRequest request)
     {
         if (View is not null) return new SubmitOutcome(false, $"job '{this.GetPrimaryKeyString()}' already exists", View);
-        if (!KernelCatalog.Default.TryGet(request.Kernel, out var kernel))
-        {
-            var known = string.Join(", ", KernelCatalog.Default.All.Select(k => k.Name).Order());
-            return Refuse($"unknown kernel '{request.Kernel}'; known kernels: {known}");
-        }
-        if (request.Redundancy < 1 || request.Redundancy > _options.MaxRedundancy)
-            return Refuse($"redundancy must be between 1 and {_options.MaxRedundancy}");
-        if (request.Priority is < -100 or > 100) return Refuse("priority must be between -100 and 100");
-
-        KernelPlan plan;
-        try
-        {
-            using var doc = JsonDocument.Parse(request.ParametersJson);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) return Refuse("parameters must be a JSON object");
-            plan = kernel.Plan(doc.RootElement, KernelLimits.Default);
-        }
-        catch (JsonException ex)
-        {
-            return Refuse($"parameters are not valid JSON: {ex.Message}");
-        }
-        catch (KernelArgumentException ex)
-        {
-            return Refuse(ex.Message);
-        }
-
-        if (plan.UnitCount == 0) return Refuse("the job has no units");
-        var unitPrice = plan.Cost.PriceMicroCredits;
-        var price = checked(unitPrice * plan.UnitCount * request.Redundancy);
-        if (request.MaxPriceMicroCredits is { } max && price > max)
-            return Refuse($"price {price} micro-credits exceeds the budget of {max}");
+        if (JobQuote.TryCreate(request, _options, out var error) is not { } quote) return Refuse(error!);
+        var plan = quote.Plan;
 
         state.State = new JobState
         {
             View = new JobView
             {
                 JobId = this.GetPrimaryKeyString(),
-                Kernel = kernel.Name,
+                Kernel = quote.Kernel.Name,
                 Status = JobStatus.Submitted,
                 UnitCount = plan.UnitCount,
                 Redundancy = request.Redundancy,
                 Priority = request.Priority,
-                PricePerUnitMicroCredits = unitPrice,
-                PriceMicroCredits = price,
+                PricePerUnitMicroCredits = quote.PricePerUnitMicroCredits,
+                PriceMicroCredits = quote.PriceMicroCredits,
+                Requirements = request.Requirements,
+                EstimatedGflop = quote.EstimatedGflop,
                 SubmittedAt = clock.GetUtcNow(),
             },
             CanonicalParameters = plan.CanonicalParameters,
@@ -230,6 +204,7 @@ public sealed class JobGrain(
             Redundancy = view.Redundancy,
             Priority = view.Priority,
             PricePerUnitMicroCredits = view.PricePerUnitMicroCredits,
+            Requirements = view.Requirements,
             Units = b.Value,
         })));
         state.State.Enqueued = true;

@@ -42,7 +42,8 @@ public sealed record ShardJob(
     [property: Id(3)] int UnitCount,
     [property: Id(4)] int Redundancy,
     [property: Id(5)] int Priority,
-    [property: Id(6)] long PricePerUnitMicroCredits);
+    [property: Id(6)] long PricePerUnitMicroCredits,
+    [property: Id(7)] DePin.Abstractions.Jobs.JobRequirements? Requirements = null);
 
 /// <summary>A shard's stored jobs and units.</summary>
 public sealed record ShardSnapshot(IReadOnlyList<ShardJob> Jobs, IReadOnlyList<StoredUnit> Units);

@@ -71,7 +71,7 @@ public sealed class WorkQueueGrain(
         if (!_jobs.TryGetValue(batch.JobId, out var job))
         {
             job = new QueuedJob(new ShardJob(batch.JobId, batch.Kernel, batch.CanonicalParameters, batch.UnitCount,
-                batch.Redundancy, batch.Priority, batch.PricePerUnitMicroCredits));
+                batch.Redundancy, batch.Priority, batch.PricePerUnitMicroCredits, batch.Requirements));
             _jobs[batch.JobId] = job;
             delta.UpsertJobs.Add(job.Definition);
         }
@@ -91,9 +91,16 @@ public sealed class WorkQueueGrain(
         await SaveAsync(delta);
     }
 
-    async Task<IReadOnlyList<WorkUnitLease>> IWorkQueueGrain.LeaseAsync(string nodeId, int max)
+    Task<IReadOnlyList<WorkUnitLease>> IWorkQueueGrain.LeaseAsync(string nodeId, int max) => LeaseAsync(nodeId, max, null);
+
+    Task<IReadOnlyList<WorkUnitLease>> IWorkQueueGrain.LeaseAsync(string nodeId, int max, NodeCapabilities? capabilities) =>
+        LeaseAsync(nodeId, max, capabilities);
+
+    private async Task<IReadOnlyList<WorkUnitLease>> LeaseAsync(string nodeId, int max, NodeCapabilities? capabilities)
     {
         if (max <= 0 || _ready.Count == 0) return [];
+        // A node that cannot run the units at the head of the queue looks a bounded distance past them.
+        var skipBudget = 4 * max;
         var now = clock.GetUtcNow();
         var deadline = now + _options.LeaseDuration;
         var leases = new List<WorkUnitLease>(Math.Min(max, _ready.Count));
@@ -104,10 +111,12 @@ public sealed class WorkQueueGrain(
         {
             if (!_units.TryGetValue(id, out var unit) || !unit.InReady) continue;
             unit.InReady = false;
-            if (unit.HasWorked(nodeId))
+            var requirements = unit.Job.Definition.Requirements;
+            if (unit.HasWorked(nodeId) || (requirements is not null && !requirements.AreMetBy(capabilities)))
             {
-                // Replicas must come from distinct nodes; leave this unit for someone else.
+                // Replicas must come from distinct nodes, and requirements must be met: leave it for someone else.
                 (skipped ??= []).Add(unit);
+                if (--skipBudget <= 0) break;
                 continue;
             }
 

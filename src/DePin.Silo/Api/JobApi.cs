@@ -5,6 +5,8 @@ using DePin.Abstractions.Jobs;
 using DePin.Abstractions.Nodes;
 using DePin.Abstractions.Rewards;
 using DePin.Compute.Catalog;
+using DePin.Grains;
+using DePin.Grains.Jobs;
 using DePin.Grains.Settlement;
 using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -33,6 +35,8 @@ public static class JobApi
         var jobs = app.MapGroup("/jobs").WithTags("Jobs");
         jobs.MapPost("/", SubmitAsync).WithSummary("Submit a job").Accepts<SubmitJobRequest>("application/json")
             .Produces<JobView>(StatusCodes.Status202Accepted).ProducesProblem(400).ProducesProblem(413);
+        jobs.MapPost("/quote", QuoteAsync).WithSummary("Price a job and estimate its run time per online node, without submitting it")
+            .Accepts<SubmitJobRequest>("application/json").Produces<QuoteView>().ProducesProblem(400);
         jobs.MapGet("/", ListJobsAsync).WithSummary("List jobs, newest first");
         jobs.MapGet("/{jobId}", GetJobAsync).WithSummary("Job status and progress");
         jobs.MapGet("/{jobId}/result", GetResultAsync).WithSummary("The assembled result (content type depends on the kernel)");
@@ -62,6 +66,29 @@ public static class JobApi
 
     private static async Task<IResult> SubmitAsync(HttpContext http, IGrainFactory grains)
     {
+        var (request, problem) = await ReadJobRequestAsync(http);
+        if (request is null) return problem!;
+        var jobId = Guid.NewGuid().ToString("N");
+        var outcome = await grains.GetGrain<IJobGrain>(jobId).SubmitAsync(request);
+        if (!outcome.Accepted) return Problem(400, "Job refused", outcome.Error!);
+        return TypedResults.Accepted($"/jobs/{jobId}", outcome.Job);
+    }
+
+    private static async Task<IResult> QuoteAsync(HttpContext http, IGrainFactory grains, IOptions<SchedulerOptions> options)
+    {
+        var (request, problem) = await ReadJobRequestAsync(http);
+        if (request is null) return problem!;
+        if (JobQuote.TryCreate(request, options.Value, out var error) is not { } quote) return Problem(400, "Job refused", error!);
+        var nodes = await grains.GetGrain<INodeDirectoryGrain>(0).ListAsync();
+        return TypedResults.Ok(new QuoteView(quote.Kernel.Name, quote.Plan.UnitCount, quote.PricePerUnitMicroCredits, quote.PriceMicroCredits,
+            quote.EstimatedGflop, [.. nodes.Where(n => n.Online).Select(n => new NodeEstimate(n.NodeId, n.Capabilities.DeviceKind,
+                n.Capabilities.SgemmGflops, request.Requirements?.AreMetBy(n.Capabilities) ?? true,
+                n.Capabilities.SgemmGflops > 0 ? quote.EstimatedGflop * request.Redundancy / n.Capabilities.SgemmGflops : null))]));
+    }
+
+    /// <summary>Parses a job request body; on failure returns the problem to send instead.</summary>
+    private static async Task<(JobRequest? Request, IResult? Problem)> ReadJobRequestAsync(HttpContext http)
+    {
         JsonDocument body;
         try
         {
@@ -69,43 +96,76 @@ public static class JobApi
         }
         catch (JsonException ex)
         {
-            return Problem(400, "Malformed JSON", $"The request body is not valid JSON: {ex.Message}");
+            return (null, Problem(400, "Malformed JSON", $"The request body is not valid JSON: {ex.Message}"));
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return Problem(413, "Request too large", $"The request body exceeds the limit of {http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize} bytes.");
+            var limit = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+            return (null, Problem(413, "Request too large", $"The request body exceeds the limit of {limit} bytes."));
         }
 
         using (body)
         {
             var root = body.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) return Problem(400, "Invalid job", "The request body must be a JSON object.");
+            if (root.ValueKind != JsonValueKind.Object) return Invalid("The request body must be a JSON object.");
             if (!root.TryGetProperty("kernel", out var kernel) || kernel.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(kernel.GetString()))
-                return Problem(400, "Invalid job", "'kernel' is required and must be a string naming a catalog kernel (GET /kernels).");
+                return Invalid("'kernel' is required and must be a string naming a catalog kernel (GET /kernels).");
             if (!root.TryGetProperty("parameters", out var parameters) || parameters.ValueKind != JsonValueKind.Object)
-                return Problem(400, "Invalid job", "'parameters' is required and must be a JSON object.");
-            if (!TryGetInt(root, "redundancy", 1, out var redundancy)) return Problem(400, "Invalid job", "'redundancy' must be an integer.");
-            if (!TryGetInt(root, "priority", 0, out var priority)) return Problem(400, "Invalid job", "'priority' must be an integer.");
+                return Invalid("'parameters' is required and must be a JSON object.");
+            if (!TryGetInt(root, "redundancy", 1, out var redundancy)) return Invalid("'redundancy' must be an integer.");
+            if (!TryGetInt(root, "priority", 0, out var priority)) return Invalid("'priority' must be an integer.");
             long? maxPrice = null;
             if (root.TryGetProperty("maxPriceMicroCredits", out var mp) && mp.ValueKind != JsonValueKind.Null)
             {
                 if (mp.ValueKind != JsonValueKind.Number || !mp.TryGetInt64(out var m) || m < 0)
-                    return Problem(400, "Invalid job", "'maxPriceMicroCredits' must be a non-negative integer.");
+                    return Invalid("'maxPriceMicroCredits' must be a non-negative integer.");
                 maxPrice = m;
             }
+            JobRequirements? requirements = null;
+            if (root.TryGetProperty("requirements", out var req) && req.ValueKind != JsonValueKind.Null)
+            {
+                if (ReadRequirements(req, out requirements) is { } error) return Invalid(error);
+            }
 
-            var jobId = Guid.NewGuid().ToString("N");
-            var outcome = await grains.GetGrain<IJobGrain>(jobId).SubmitAsync(new JobRequest
+            return (new JobRequest
             {
                 Kernel = kernel.GetString()!,
                 ParametersJson = parameters.GetRawText(),
                 Redundancy = redundancy,
                 Priority = priority,
                 MaxPriceMicroCredits = maxPrice,
-            });
-            if (!outcome.Accepted) return Problem(400, "Job refused", outcome.Error!);
-            return TypedResults.Accepted($"/jobs/{jobId}", outcome.Job);
+                Requirements = requirements,
+            }, null);
         }
+
+        static (JobRequest?, IResult?) Invalid(string detail) => (null, Problem(400, "Invalid job", detail));
+    }
+
+    private static string? ReadRequirements(JsonElement element, out JobRequirements? requirements)
+    {
+        requirements = null;
+        if (element.ValueKind != JsonValueKind.Object) return "'requirements' must be an object with deviceKinds, minMemoryBytes and/or minGflops.";
+        var kinds = new List<string>();
+        if (element.TryGetProperty("deviceKinds", out var k) && k.ValueKind != JsonValueKind.Null)
+        {
+            if (k.ValueKind != JsonValueKind.Array || k.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.String))
+                return "'requirements.deviceKinds' must be an array of strings (Cuda, OpenCL, IlgpuCpu, VectorCpu).";
+            kinds.AddRange(k.EnumerateArray().Select(e => e.GetString()!));
+        }
+        long? memory = null;
+        if (element.TryGetProperty("minMemoryBytes", out var m) && m.ValueKind != JsonValueKind.Null)
+        {
+            if (m.ValueKind != JsonValueKind.Number || !m.TryGetInt64(out var v)) return "'requirements.minMemoryBytes' must be an integer.";
+            memory = v;
+        }
+        double? gflops = null;
+        if (element.TryGetProperty("minGflops", out var g) && g.ValueKind != JsonValueKind.Null)
+        {
+            if (g.ValueKind != JsonValueKind.Number) return "'requirements.minGflops' must be a number.";
+            gflops = g.GetDouble();
+        }
+        requirements = new JobRequirements { DeviceKinds = kinds, MinMemoryBytes = memory, MinGflops = gflops };
+        return null;
     }
 
     private static async Task<IResult> ListJobsAsync(IGrainFactory grains, string? status, int? offset, int? limit)
@@ -207,7 +267,16 @@ public static class JobApi
 /// <param name="Redundancy">Independent nodes whose outputs must agree per unit (default 1).</param>
 /// <param name="Priority">-100..100, higher first (default 0).</param>
 /// <param name="MaxPriceMicroCredits">Budget; the job is refused when its price is higher.</param>
-public sealed record SubmitJobRequest(string Kernel, JsonElement Parameters, int? Redundancy, int? Priority, long? MaxPriceMicroCredits);
+/// <param name="Requirements">Which nodes may run it: device kinds, minimum memory, minimum measured GFLOP/s.</param>
+public sealed record SubmitJobRequest(string Kernel, JsonElement Parameters, int? Redundancy, int? Priority, long? MaxPriceMicroCredits,
+    JobRequirements? Requirements);
+
+/// <summary>A job's price and expected run time (POST /jobs/quote).</summary>
+public sealed record QuoteView(string Kernel, int UnitCount, long PricePerUnitMicroCredits, long PriceMicroCredits,
+    double EstimatedGflop, IReadOnlyList<NodeEstimate> Nodes);
+
+/// <summary>How long one online node would take for the whole job at its measured SGEMM rate (a rough bound).</summary>
+public sealed record NodeEstimate(string NodeId, string DeviceKind, double SgemmGflops, bool Eligible, double? ExpectedSeconds);
 
 /// <summary>Where epochs are settled (GET /settlement).</summary>
 public sealed record SettlementInfo(string Mode, bool Enabled, string? RpcUrl, long? ChainId, string? DistributorAddress,

@@ -13,6 +13,7 @@ namespace DePin.Silo.Workers;
 /// </summary>
 public sealed class NodeWorker(
     string nodeId,
+    NodeCapabilities capabilities,
     DeviceExecutor executor,
     IGrainFactory grains,
     IOptions<SchedulerOptions> scheduler,
@@ -103,7 +104,7 @@ public sealed class NodeWorker(
             _nextShard = (_nextShard + 1) % _shards;
             try
             {
-                var leases = await grains.GetGrain<IWorkQueueGrain>(shard).LeaseAsync(nodeId, options.BatchSize);
+                var leases = await grains.GetGrain<IWorkQueueGrain>(shard).LeaseAsync(nodeId, options.BatchSize, capabilities);
                 if (leases.Count > 0)
                 {
                     // Held from now on: the heartbeat renews prefetched batches too, not only the running one.

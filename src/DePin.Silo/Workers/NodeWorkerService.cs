@@ -45,24 +45,25 @@ public sealed class NodeWorkerService(
                 executors.Add(executor);
                 var nodeId = $"{nodeName}/{device.Id}";
                 var benchmark = options.ProbeOnStart ? DeviceProbe.Run(device, TimeSpan.FromMilliseconds(300)) : null;
+                var capabilities = new NodeCapabilities
+                {
+                    DeviceName = device.Name,
+                    DeviceKind = device.Kind.ToString(),
+                    MemoryBytes = device.MemoryBytes,
+                    ComputeUnits = device.ComputeUnits,
+                    WarpSize = device.WarpSize,
+                    SgemmGflops = benchmark?.SgemmGflops ?? 0,
+                    CopyGBps = benchmark?.CopyGBps ?? 0,
+                };
                 await grains.GetGrain<INodeGrain>(nodeId).RegisterAsync(new NodeRegistration
                 {
                     OperatorAddress = operatorAddress!,
                     SiloAddress = silo.SiloAddress.ToString(),
-                    Capabilities = new NodeCapabilities
-                    {
-                        DeviceName = device.Name,
-                        DeviceKind = device.Kind.ToString(),
-                        MemoryBytes = device.MemoryBytes,
-                        ComputeUnits = device.ComputeUnits,
-                        WarpSize = device.WarpSize,
-                        SgemmGflops = benchmark?.SgemmGflops ?? 0,
-                        CopyGBps = benchmark?.CopyGBps ?? 0,
-                    },
+                    Capabilities = capabilities,
                 });
                 logger.LogInformation("Node {NodeId} registered: {Device} ({Kind}), operator {Operator}, {Gflops:F1} GFLOP/s",
                     nodeId, device.Name, device.Kind, operatorAddress, benchmark?.SgemmGflops ?? 0);
-                var worker = new NodeWorker(nodeId, executor, grains, schedulerOptions, options, logger);
+                var worker = new NodeWorker(nodeId, capabilities, executor, grains, schedulerOptions, options, logger);
                 _workers.Add(worker);
                 runs.Add(worker.RunAsync(stoppingToken));
             }

@@ -40,6 +40,10 @@ public sealed class ValidationTests(ValidationTests.Silo fixture) : IClassFixtur
         { """{"kernel":"montecarlo-pi","parameters":{"samples":1000,"units":1},"priority":1000}""", "priority" },
         { """{"kernel":"montecarlo-pi","parameters":{"samples":1000000,"units":64},"maxPriceMicroCredits":1}""", "exceeds the budget" },
         { """{"kernel":"montecarlo-pi","parameters":{"samples":1000,"units":1},"maxPriceMicroCredits":-1}""", "maxPriceMicroCredits" },
+        { """{"kernel":"montecarlo-pi","parameters":{"samples":1000,"units":1},"requirements":{"deviceKinds":["TPU"]}}""", "unknown device kind 'TPU'" },
+        { """{"kernel":"montecarlo-pi","parameters":{"samples":1000,"units":1},"requirements":{"deviceKinds":"Cuda"}}""", "deviceKinds" },
+        { """{"kernel":"montecarlo-pi","parameters":{"samples":1000,"units":1},"requirements":{"minGflops":-1}}""", "minGflops" },
+        { """{"kernel":"montecarlo-pi","parameters":{"samples":1000,"units":1},"requirements":7}""", "'requirements'" },
     };
 
     [Theory]

@@ -3,6 +3,8 @@ using System.Text.Json;
 using DePin.Abstractions.Jobs;
 using DePin.Abstractions.Nodes;
 using DePin.Abstractions.Rewards;
+using System.Net.Http.Json;
+using DePin.Silo.Api;
 using DePin.Tests.Infrastructure;
 
 namespace DePin.Tests.EndToEnd;
@@ -117,6 +119,51 @@ public sealed class PipelineTests(PipelineTests.Silo fixture) : IClassFixture<Pi
         Assert.True(node.Online);
         var one = await Http.GetAsync<NodeView>($"/nodes/{node.NodeId}");
         Assert.Equal(node.NodeId, one.NodeId);
+    }
+
+    [Fact]
+    public async Task Requirements_keep_units_off_nodes_that_do_not_meet_them()
+    {
+        var gpuOnly = await (await Http.PostJobAsync(new
+        {
+            kernel = "montecarlo-pi",
+            parameters = new { samples = 1000, units = 2 },
+            requirements = new { deviceKinds = new[] { "Cuda" } },
+        })).ReadAsync<JobView>();
+        var cpuOk = await SubmitAndWaitAsync(new
+        {
+            kernel = "montecarlo-pi",
+            parameters = new { samples = 1000, units = 2 },
+            requirements = new { deviceKinds = new[] { "VectorCpu", "Cuda" }, minMemoryBytes = 1024 },
+        });
+        Assert.Equal(JobStatus.Completed, cpuOk.Status);
+
+        // The only node is a CPU: the CUDA-only job is still waiting after a later job finished.
+        var waiting = await Http.GetAsync<JobView>($"/jobs/{gpuOnly.JobId}");
+        Assert.Equal(JobStatus.Submitted, waiting.Status);
+        Assert.Equal(["Cuda"], waiting.Requirements!.DeviceKinds);
+        await Http.PostAsync($"/jobs/{gpuOnly.JobId}/cancel", null);
+    }
+
+    [Fact]
+    public async Task Quote_prices_a_job_and_estimates_its_time_per_node_without_submitting_it()
+    {
+        var before = await Http.GetStringAsync("/jobs");
+        var response = await Http.PostAsJsonAsync("/jobs/quote", new
+        {
+            kernel = "sgemm",
+            parameters = new { m = 128, n = 128, k = 128, seed = 1 },
+            redundancy = 2,
+            requirements = new { minGflops = 1e9 },
+        });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var quote = await response.ReadAsync<QuoteView>();
+        Assert.Equal("sgemm", quote.Kernel);
+        Assert.Equal(quote.PricePerUnitMicroCredits * quote.UnitCount * 2, quote.PriceMicroCredits);
+        Assert.InRange(quote.EstimatedGflop, 2 * 128.0 * 128 * 128 / 1e9 * 0.9, 2 * 128.0 * 128 * 128 / 1e9 * 1.5);
+        var node = Assert.Single(quote.Nodes);
+        Assert.False(node.Eligible); // no CPU does 10^9 GFLOP/s
+        Assert.Equal(before, await Http.GetStringAsync("/jobs"));
     }
 
     [Fact]
