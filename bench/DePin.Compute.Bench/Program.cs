@@ -62,6 +62,21 @@ Console.WriteLine("|---|---|---|---|---|---|---|---|");
         $"{ilgpu / 1e6:F2} Mpaths/s (20k)", compile, launch);
 }
 
+// ---- blur ----
+{
+    const int side = 1024;
+    var img = BlurKernel.Synthetic(side, side, 3);
+    var weights = BlurKernel.Weights(2.0, 6);
+    var o = new byte[side * side];
+    double px = (double)side * side;
+    double backend = px / Bench.Time(budget, () => BlurVector.Compute(side, side, 0, side, weights, img, o)) / 1e6;
+    double baseline = px / Bench.Time(budget, () => Bench.HandBlur(side, side, weights, img, o)) / 1e6;
+    var (ilgpu, compile, launch) = Bench.Ilgpu(new BlurKernel(), """{"width":64,"height":64,"seed":1,"sigma":2,"rowsPerUnit":64}""",
+        """{"width":1,"height":1,"seed":1,"sigma":2}""", 64 * 64, budget);
+    Bench.Row("blur", "1024², r=6", $"{backend:F1} Mpx/s", $"{baseline:F1} Mpx/s (scalar separable float32, Parallel.For rows)", backend / baseline,
+        $"{ilgpu / 1e6:F2} Mpx/s (64²)", compile, launch);
+}
+
 // ---- saxpy (existing kernel, for reference) ----
 {
     const int n = 1 << 22;
@@ -166,6 +181,31 @@ static class Bench
             partial[c] = s;
         });
         return partial.Sum();
+    }
+
+    /// <summary>Baseline: scalar separable blur (clamp-to-edge, float32), Parallel.For over rows for each pass.</summary>
+    public static void HandBlur(int w, int h, float[] weights, byte[] src, byte[] dst)
+    {
+        int r = weights.Length / 2;
+        var tmp = new float[w * h];
+        Parallel.For(0, h, y =>
+        {
+            for (int x = 0; x < w; x++)
+            {
+                float acc = 0;
+                for (int k = -r; k <= r; k++) acc += weights[k + r] * src[y * w + Math.Clamp(x + k, 0, w - 1)];
+                tmp[y * w + x] = acc;
+            }
+        });
+        Parallel.For(0, h, y =>
+        {
+            for (int x = 0; x < w; x++)
+            {
+                float acc = 0;
+                for (int k = -r; k <= r; k++) acc += weights[k + r] * tmp[Math.Clamp(y + k, 0, h - 1) * w + x];
+                dst[y * w + x] = BlurMath.ToByte(acc);
+            }
+        });
     }
 
     /// <summary>Baseline: float32 Vector&lt;float&gt; a*x+y (no float64 widening), Parallel.For over 64k chunks.</summary>

@@ -10,7 +10,7 @@ public sealed class CatalogTests
     public void DefaultCatalogListsKernelsByName()
     {
         var names = KernelCatalog.Default.All.Select(k => k.Name).ToArray();
-        Assert.Equal(["mandelbrot", "montecarlo-pi", "option-price", "reduce", "saxpy", "sgemm"], names);
+        Assert.Equal(["blur", "mandelbrot", "montecarlo-pi", "option-price", "reduce", "saxpy", "sgemm"], names);
         Assert.True(KernelCatalog.Default.TryGet("saxpy", out var k));
         Assert.Equal("saxpy", k.Name);
         Assert.Same(k, KernelCatalog.Default.Get("saxpy"));
@@ -22,7 +22,7 @@ public sealed class CatalogTests
     public void UnknownKernelMessageListsKnownNames()
     {
         var e = Assert.Throws<KernelArgumentException>(() => KernelCatalog.Default.Get("nope"));
-        Assert.Equal("unknown kernel 'nope'; known: mandelbrot, montecarlo-pi, option-price, reduce, saxpy, sgemm", e.Message);
+        Assert.Equal("unknown kernel 'nope'; known: blur, mandelbrot, montecarlo-pi, option-price, reduce, saxpy, sgemm", e.Message);
     }
 
     [Fact]
@@ -54,6 +54,7 @@ public sealed class CatalogTests
             ["sgemm"] = ["m", "n", "k", "seed", "a", "b", "rowsPerUnit"],
             ["reduce"] = ["op", "x", "n", "seed", "unitSize"],
             ["option-price"] = ["spot", "strike", "rate", "volatility", "maturity", "paths", "units", "seed"],
+            ["blur"] = ["width", "height", "pixels", "seed", "sigma", "radius", "rowsPerUnit"],
         };
         var rng = new Random(42);
         var limits = new KernelLimits(MaxUnits: 1000, MaxInputBytes: 4096, MaxOutputBytes: 1 << 20);
@@ -119,6 +120,9 @@ public sealed class CatalogTests
         "units" or "unitSize" or "rowsPerUnit" => rng.Next(1, 8).ToString(System.Globalization.CultureInfo.InvariantCulture),
         "samples" => rng.Next(1, 100000).ToString(System.Globalization.CultureInfo.InvariantCulture),
         "width" or "height" => rng.Next(1, 300).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "sigma" => (rng.NextDouble() * 10 - 1).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        "radius" => rng.Next(-1, 27).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "pixels" => rng.Next(4) == 0 ? "\"@@not base64@@\"" : "\"" + Convert.ToBase64String(new byte[rng.Next(0, 8) == 0 ? 0 : rng.Next(1, 40) * rng.Next(1, 40)]) + "\"",
         "maxIterations" => rng.Next(1, 1000).ToString(System.Globalization.CultureInfo.InvariantCulture),
         _ => rng.Next(100).ToString(System.Globalization.CultureInfo.InvariantCulture),
     };

@@ -21,7 +21,7 @@ public sealed class KernelCatalog
     }
 
     /// <summary>The built-in catalog.</summary>
-    public static KernelCatalog Default { get; } = new([new SaxpyKernel(), new MonteCarloPiKernel(), new MandelbrotKernel(), new SgemmKernel(), new ReduceKernel(), new OptionPriceKernel()]);
+    public static KernelCatalog Default { get; } = new([new SaxpyKernel(), new MonteCarloPiKernel(), new MandelbrotKernel(), new SgemmKernel(), new ReduceKernel(), new OptionPriceKernel(), new BlurKernel()]);
 
     /// <summary>All kernels, ordered by name.</summary>
     public IReadOnlyCollection<IKernel> All { get; }

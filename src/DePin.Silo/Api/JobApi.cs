@@ -33,8 +33,8 @@ public static class JobApi
     public static void MapJobApi(this IEndpointRouteBuilder app)
     {
         var jobs = app.MapGroup("/jobs").WithTags("Jobs");
-        jobs.MapPost("/", SubmitAsync).WithSummary("Submit a job").Accepts<SubmitJobRequest>("application/json")
-            .Produces<JobView>(StatusCodes.Status202Accepted).ProducesProblem(400).ProducesProblem(413);
+        jobs.MapPost("/", SubmitAsync).WithSummary("Submit a job").RequireRateLimiting(ApiRateLimiting.SubmitPolicy).Accepts<SubmitJobRequest>("application/json")
+            .Produces<JobView>(StatusCodes.Status202Accepted).ProducesProblem(400).ProducesProblem(413).ProducesProblem(429);
         jobs.MapPost("/quote", QuoteAsync).WithSummary("Price a job and estimate its run time per online node, without submitting it")
             .Accepts<SubmitJobRequest>("application/json").Produces<QuoteView>().ProducesProblem(400);
         jobs.MapGet("/", ListJobsAsync).WithSummary("List jobs, newest first");

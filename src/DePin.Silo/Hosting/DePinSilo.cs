@@ -75,6 +75,7 @@ public static class DePinSilo
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         builder.Services.AddHealthChecks();
+        builder.Services.AddJobApiRateLimiting(builder.Configuration);
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(SchedulerMetrics.MeterName, "Microsoft.Orleans")
             .AddPrometheusExporter());
@@ -90,6 +91,7 @@ public static class DePinSilo
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRateLimiter();
         app.MapHealthChecks("/health");
         app.MapPrometheusScrapingEndpoint(); // GET /metrics
         if (silo.HasApiRole)
