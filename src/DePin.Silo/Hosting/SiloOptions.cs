@@ -14,6 +14,15 @@ public sealed class SiloOptions : IValidatableObject
     /// <summary>StackExchange.Redis configuration string. Empty = embedded default (localhost clustering, memory storage).</summary>
     public string? Redis { get; set; }
 
+    /// <summary>How long start-up waits for Redis to answer PING before the process exits with an error naming <c>Silo:Redis</c>.</summary>
+    public TimeSpan RedisConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long SIGTERM waits for the workers to drain (finish and report what they hold) and the silo to leave the
+    /// cluster (HostOptions.ShutdownTimeout).
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Orleans cluster id (silos with the same id form one cluster).</summary>
     public string ClusterId { get; set; } = "depin-dev";
 

@@ -25,8 +25,11 @@ public sealed class WorkerOptions : IValidatableObject
     /// <summary>Longest wait between polls of empty queues.</summary>
     public TimeSpan MaxIdleDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>How often the node heartbeats and renews the leases it holds.</summary>
-    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How often the node heartbeats and renews the leases it holds. Keep it at most a third of
+    /// <c>Scheduler:LeaseDuration</c> (8 s by default) so one late heartbeat does not void a live node's leases.
+    /// </summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Backend of the CPU device when the machine has no GPU.</summary>
     public CpuBackend CpuBackend { get; set; } = CpuBackend.Vectorized;

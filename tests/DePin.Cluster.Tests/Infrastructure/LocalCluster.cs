@@ -1,0 +1,163 @@
+using System.Text;
+using System.Text.Json;
+using DePin.Compute.Catalog;
+using DePin.Compute.Devices;
+using DePin.Grains.Scheduling;
+
+namespace DePin.Cluster.Tests.Infrastructure;
+
+/// <summary>One test's cluster: its own redis-server, silo processes and cluster/service id.</summary>
+public sealed class LocalCluster : IAsyncDisposable
+{
+    private readonly List<SiloProcess> _silos = [];
+    private readonly ITestOutputHelper _output;
+
+    private LocalCluster(RedisServer redis, ITestOutputHelper output)
+    {
+        Redis = redis;
+        _output = output;
+    }
+
+    /// <summary>The Redis server.</summary>
+    public RedisServer Redis { get; }
+
+    /// <summary>Cluster and service id (unique per test).</summary>
+    public string ClusterId { get; } = "ct-" + Guid.NewGuid().ToString("N")[..8];
+
+    /// <summary>Every silo started, in order (also dead ones).</summary>
+    public IReadOnlyList<SiloProcess> Silos => _silos;
+
+    /// <summary>Settings given to every silo: fast liveness for tests, small batches so work spreads over silos.</summary>
+    public static Dictionary<string, string> DefaultSettings => new()
+    {
+        ["Worker:BatchSize"] = "64",
+    };
+
+    /// <summary>Starts Redis and the silos (name, roles), concurrently.</summary>
+    public static async Task<LocalCluster> StartAsync(ITestOutputHelper output, params (string Name, string Roles)[] silos)
+    {
+        var cluster = new LocalCluster(await RedisServer.StartAsync(), output);
+        // The first silo creates the membership table; the others join it.
+        await cluster.AddSiloAsync(silos[0].Name, silos[0].Roles);
+        await Task.WhenAll(silos.Skip(1).Select(s => cluster.AddSiloAsync(s.Name, s.Roles)));
+        return cluster;
+    }
+
+    /// <summary>Starts one more silo and waits until it is healthy.</summary>
+    public async Task<SiloProcess> AddSiloAsync(string name, string roles)
+    {
+        var silo = await SiloProcess.StartAsync(name, roles, Redis.ConnectionString, ClusterId, DefaultSettings);
+        lock (_silos) _silos.Add(silo);
+        return silo;
+    }
+
+    /// <summary>The API silo used by the test (the first one with the api role).</summary>
+    public SiloProcess Api => _silos.First(s => s.Roles.Contains("api") && !s.HasExited);
+
+    /// <summary>Submits a deterministic montecarlo-pi job; returns its id and price.</summary>
+    public async Task<(string JobId, long Price)> SubmitMonteCarloAsync(int units, long samplesPerUnit, long seed)
+    {
+        var body = JsonSerializer.Serialize(new { kernel = "montecarlo-pi", parameters = new { units, samples = units * samplesPerUnit, seed } });
+        using var r = await Api.Http.PostAsync("/jobs", new StringContent(body, Encoding.UTF8, "application/json"));
+        var text = await r.Content.ReadAsStringAsync();
+        Assert.True(r.IsSuccessStatusCode, $"submit failed: {(int)r.StatusCode} {text}");
+        using var doc = JsonDocument.Parse(text);
+        return (doc.RootElement.GetProperty("jobId").GetString()!, doc.RootElement.GetProperty("priceMicroCredits").GetInt64());
+    }
+
+    /// <summary>Polls the job until <paramref name="done"/> holds (errors while the cluster fails over are retried).</summary>
+    public async Task<JsonElement> WaitJobAsync(string jobId, Func<JsonElement, bool> done, string what, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        JsonElement? last = null;
+        Exception? lastError = null;
+        var delay = 20;
+        while (true)
+        {
+            try
+            {
+                last = await Api.GetJsonAsync($"/jobs/{jobId}");
+                if (last is { } job)
+                {
+                    var status = job.GetProperty("status").GetString();
+                    if (status is "Failed" or "Cancelled") Assert.Fail($"job {jobId} ended {status}: {job}");
+                    if (done(job)) return job;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                lastError = ex;
+            }
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"timed out waiting for {what}; last job view: {last}; last error: {lastError?.Message}\n{Logs()}");
+            await Task.Delay(delay);
+            delay = Math.Min(delay * 2, 250);
+        }
+    }
+
+    /// <summary>Waits for Completed and checks the result digest and exactly-once payment.</summary>
+    public async Task AssertCompletedExactlyOnceAsync(string jobId, long price, int units, string expectedDigest, TimeSpan timeout)
+    {
+        var job = await WaitJobAsync(jobId, j => j.GetProperty("status").GetString() == "Completed", "job completion", timeout);
+        Assert.Equal(expectedDigest, job.GetProperty("resultDigest").GetString());
+        Assert.Equal(units, job.GetProperty("unitsCompleted").GetInt32());
+
+        // Credits are delivered right after the outputs (outbox); wait for them all, and never more than once.
+        var addresses = _silos.Where(s => s.Roles.Contains("gpu")).Select(s => s.OperatorAddress).ToArray();
+        (long Credits, long Units) totals = default;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            long credits = 0, credited = 0;
+            foreach (var address in addresses)
+            {
+                if (await Api.GetJsonAsync($"/accounts/{address}") is { } account)
+                {
+                    credits += account.GetProperty("cumulativeMicroCredits").GetInt64();
+                    credited += account.GetProperty("unitsCredited").GetInt64();
+                }
+            }
+            totals = (credits, credited);
+            Assert.True(credited <= units, $"{credited} units credited for a job of {units}: a unit was paid twice");
+            Assert.True(credits <= price, $"{credits} micro-credits paid for a job priced {price}: a unit was paid twice");
+            if (credited == units) break;
+            if (DateTime.UtcNow > deadline) break;
+            await Task.Delay(100);
+        }
+        _output.WriteLine($"job {jobId}: {totals.Units} units credited, {totals.Credits} micro-credits over {addresses.Length} operators (price {price})");
+        Assert.Equal(units, totals.Units);
+        Assert.Equal(price, totals.Credits);
+    }
+
+    /// <summary>Digest of the same job's result computed in this process on the vectorised CPU device.</summary>
+    public static string ExpectedMonteCarloDigest(int units, long samplesPerUnit, long seed)
+    {
+        var kernel = KernelCatalog.Default.Get("montecarlo-pi");
+        using var doc = JsonDocument.Parse(JsonSerializer.Serialize(new { units, samples = units * samplesPerUnit, seed }));
+        var plan = kernel.Plan(doc.RootElement, KernelLimits.Default);
+        using var device = ComputeDevice.CreateVectorCpu();
+        var outputs = new byte[plan.UnitCount][];
+        for (var i = 0; i < outputs.Length; i++)
+            outputs[i] = kernel.Execute(device, new KernelUnit(plan.CanonicalParameters, i, plan.UnitCount, plan.UnitInputs[i]));
+        return UnitDigest.Of(kernel.Assemble(plan.CanonicalParameters, outputs).Data);
+    }
+
+    /// <summary>Per-node verified units (GET /nodes).</summary>
+    public async Task<Dictionary<string, long>> NodesAsync()
+    {
+        var nodes = await Api.GetJsonAsync("/nodes");
+        return nodes!.Value.EnumerateArray().ToDictionary(n => n.GetProperty("nodeId").GetString()!, n => n.GetProperty("unitsVerified").GetInt64());
+    }
+
+    private string Logs() => string.Join("\n", _silos.Select(s => $"--- silo {s.Name} (pid {s.Pid}{(s.HasExited ? $", exited {s.ExitCode}" : "")}):\n{s.Tail(15)}"));
+
+    /// <summary>Prints each silo's last lines (diagnostics on failure).</summary>
+    public void DumpLogs() => _output.WriteLine(Logs());
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await Task.WhenAll(_silos.Select(s => s.DisposeAsync().AsTask()));
+        await Redis.DisposeAsync();
+    }
+}
