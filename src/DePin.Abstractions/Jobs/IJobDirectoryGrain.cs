@@ -1,6 +1,6 @@
 namespace DePin.Abstractions.Jobs;
 
-/// <summary>Index of jobs for listing (single instance, key 0). Updated on state transitions only, never per unit.</summary>
+/// <summary>One shard of the index of jobs (key = <see cref="DirectoryShards.Of"/> of the job id). Updated on state transitions only, never per unit.</summary>
 [Alias("depin.IJobDirectoryGrain")]
 public interface IJobDirectoryGrain : IGrainWithIntegerKey
 {

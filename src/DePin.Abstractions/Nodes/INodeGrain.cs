@@ -14,10 +14,11 @@ public interface INodeGrain : IGrainWithStringKey
     [Alias("GetOperator")] Task<string?> GetOperatorAsync();
 }
 
-/// <summary>Index of registered nodes (key 0).</summary>
+/// <summary>One shard of the index of registered nodes (key = <see cref="DirectoryShards.Of"/> of the node id).</summary>
 [Alias("depin.INodeDirectoryGrain")]
 public interface INodeDirectoryGrain : IGrainWithIntegerKey
 {
     [Alias("Add")] Task AddAsync(string nodeId);
-    [Alias("List")] Task<IReadOnlyList<NodeView>> ListAsync();
+    /// <summary>The node ids of this shard.</summary>
+    [Alias("ListIds")] Task<IReadOnlyList<string>> ListIdsAsync();
 }

@@ -1,3 +1,4 @@
+using DePin.Abstractions;
 using System.Text.Json;
 using DePin.Abstractions.Jobs;
 using DePin.Abstractions.Nodes;
@@ -67,7 +68,7 @@ public sealed class JobGrain(
             UnitInputs = [.. plan.UnitInputs],
         };
         _outputs = new byte[]?[plan.UnitCount];
-        await state.WriteStateAsync();
+        await WriteAsync();
         await PublishSummaryAsync();
         await EnqueueAsync();
         return new SubmitOutcome(true, null, View);
@@ -89,7 +90,7 @@ public sealed class JobGrain(
     {
         if (View is not { Status: JobStatus.Submitted } view) return;
         state.State.View = view with { Status = JobStatus.Running, StartedAt = clock.GetUtcNow() };
-        await state.WriteStateAsync();
+        await WriteAsync();
         await PublishSummaryAsync();
     }
 
@@ -131,7 +132,7 @@ public sealed class JobGrain(
         }
         else
         {
-            await state.WriteStateAsync();
+            await WriteAsync();
             await outputStore.SaveAsync(view.JobId, added);
         }
         await FlushCreditsAsync();
@@ -174,7 +175,7 @@ public sealed class JobGrain(
     {
         state.State.View = View! with { Status = status, FinishedAt = clock.GetUtcNow(), Error = error };
         state.State.UnitInputs = null;
-        await state.WriteStateAsync();
+        await WriteAsync();
         // The assembled result (or the end of the job) replaces the unit outputs.
         _outputs = [];
         await outputStore.DeleteAsync(View!.JobId);
@@ -186,7 +187,7 @@ public sealed class JobGrain(
         var view = View!;
         var inputs = state.State.UnitInputs ?? [];
         var chunk = _options.UnitsPerShardChunk;
-        var firstShard = (int)((uint)StringComparer.Ordinal.GetHashCode(view.JobId) % (uint)_options.QueueShards);
+        var firstShard = ShardHash.Bucket(view.JobId, _options.QueueShards);
         var batches = new Dictionary<int, List<UnitInput>>();
         for (var i = 0; i < inputs.Count; i++)
         {
@@ -209,7 +210,7 @@ public sealed class JobGrain(
         })));
         state.State.Enqueued = true;
         state.State.UnitInputs = null; // the shards own the inputs now
-        await state.WriteStateAsync();
+        await WriteAsync();
     }
 
     private Task WithdrawUnitsAsync() =>
@@ -248,7 +249,24 @@ public sealed class JobGrain(
     private Task PublishSummaryAsync()
     {
         var v = View!;
-        return GrainFactory.GetGrain<IJobDirectoryGrain>(0).UpsertAsync(new JobSummary(v.JobId, v.Kernel, v.Status, v.UnitCount, v.SubmittedAt));
+        return GrainFactory.GetGrain<IJobDirectoryGrain>(DirectoryShards.Of(v.JobId)).UpsertAsync(new JobSummary(v.JobId, v.Kernel, v.Status, v.UnitCount, v.SubmittedAt));
+    }
+
+    /// <summary>
+    /// Writes the state; if the write fails, the activation's memory is ahead of storage, so it is dropped: the next
+    /// call reactivates from what was stored, and the callers (shards, accounts) redeliver idempotently.
+    /// </summary>
+    private async Task WriteAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
     }
 
     private static SubmitOutcome Refuse(string error) => new(false, error, null);

@@ -29,7 +29,7 @@ public sealed class NodeGrain(
         if (isNew) state.State.RegisteredAt = clock.GetUtcNow();
         _lastHeartbeat = clock.GetUtcNow();
         await state.WriteStateAsync();
-        if (isNew) await GrainFactory.GetGrain<INodeDirectoryGrain>(0).AddAsync(this.GetPrimaryKeyString());
+        if (isNew) await GrainFactory.GetGrain<INodeDirectoryGrain>(DePin.Abstractions.DirectoryShards.Of(this.GetPrimaryKeyString())).AddAsync(this.GetPrimaryKeyString());
         return ToView()!;
     }
 

@@ -407,7 +407,20 @@ public sealed class WorkQueueGrain(
         _ready.Enqueue(unit.Id, (-unit.Job.Definition.Priority, ++_seq));
     }
 
-    private Task SaveAsync(DeltaBuilder delta) => delta.IsEmpty ? Task.CompletedTask : store.SaveAsync(Shard, delta.Build());
+    /// <summary>Writes a delta; if that fails, memory is ahead of the store, so the activation is dropped and reloads.</summary>
+    private async Task SaveAsync(DeltaBuilder delta)
+    {
+        if (delta.IsEmpty) return;
+        try
+        {
+            await store.SaveAsync(Shard, delta.Build());
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
+    }
 
     private sealed class QueuedJob(ShardJob definition)
     {

@@ -7,6 +7,7 @@ using DePin.Abstractions.Rewards;
 using DePin.Compute.Catalog;
 using DePin.Grains;
 using DePin.Grains.Jobs;
+using DePin.Grains.Nodes;
 using DePin.Grains.Settlement;
 using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -46,7 +47,7 @@ public static class JobApi
         app.MapGet("/kernels", () => KernelCatalog.Default.All.OrderBy(k => k.Name)
             .Select(k => new KernelInfo(k.Name, k.Description, k.Comparison.ToString()))).WithTags("Catalog");
 
-        app.MapGet("/nodes", async (IGrainFactory grains) => await grains.GetGrain<INodeDirectoryGrain>(0).ListAsync()).WithTags("Nodes");
+        app.MapGet("/nodes", ListNodesAsync).WithTags("Nodes").WithSummary("Registered nodes, ordered by id");
         app.MapGet("/nodes/{**nodeId}", GetNodeAsync).WithTags("Nodes");
 
         app.MapGet("/accounts/{address}", GetAccountAsync).WithTags("Rewards");
@@ -79,7 +80,7 @@ public static class JobApi
         var (request, problem) = await ReadJobRequestAsync(http);
         if (request is null) return problem!;
         if (JobQuote.TryCreate(request, options.Value, out var error) is not { } quote) return Problem(400, "Job refused", error!);
-        var nodes = await grains.GetGrain<INodeDirectoryGrain>(0).ListAsync();
+        var nodes = await NodeDirectory.ListAsync(grains);
         return TypedResults.Ok(new QuoteView(quote.Kernel.Name, quote.Plan.UnitCount, quote.PricePerUnitMicroCredits, quote.PriceMicroCredits,
             quote.EstimatedGflop, [.. nodes.Where(n => n.Online).Select(n => new NodeEstimate(n.NodeId, n.Capabilities.DeviceKind,
                 n.Capabilities.SgemmGflops, request.Requirements?.AreMetBy(n.Capabilities) ?? true,
@@ -179,7 +180,14 @@ public static class JobApi
         }
         if (limit is < 1 or > 1000) return Problem(400, "Invalid paging", "'limit' must be between 1 and 1000.");
         if (offset is < 0) return Problem(400, "Invalid paging", "'offset' must not be negative.");
-        return TypedResults.Ok(await grains.GetGrain<IJobDirectoryGrain>(0).ListAsync(filter, offset ?? 0, limit ?? 100));
+        return TypedResults.Ok(await JobDirectory.ListAsync(grains, filter, offset ?? 0, limit ?? 100));
+    }
+
+    private static async Task<IResult> ListNodesAsync(IGrainFactory grains, int? offset, int? limit)
+    {
+        if (limit is < 1 or > 10_000) return Problem(400, "Invalid paging", "'limit' must be between 1 and 10000.");
+        if (offset is < 0) return Problem(400, "Invalid paging", "'offset' must not be negative.");
+        return TypedResults.Ok(await NodeDirectory.ListAsync(grains, offset ?? 0, limit ?? 1000));
     }
 
     private static async Task<IResult> GetJobAsync(string jobId, IGrainFactory grains) =>

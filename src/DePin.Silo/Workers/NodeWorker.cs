@@ -24,7 +24,7 @@ public sealed class NodeWorker(
     private const int MaxReportsInFlight = 4;
     private readonly SemaphoreSlim _reportSlots = new(MaxReportsInFlight, MaxReportsInFlight);
     private readonly int _shards = scheduler.Value.QueueShards;
-    private int _nextShard = (int)((uint)StringComparer.Ordinal.GetHashCode(nodeId) % (uint)scheduler.Value.QueueShards);
+    private int _nextShard = DePin.Abstractions.ShardHash.Bucket(nodeId, scheduler.Value.QueueShards);
 
     /// <summary>Node id (<c>{NodeName}/{deviceId}</c>).</summary>
     public string NodeId => nodeId;
