@@ -18,6 +18,8 @@ var jobs = ArgValue("--jobs", 4);
 var batch = ArgValue("--batch", 256);
 var shards = ArgValue("--shards", 8);
 var unitsPerJob = units / jobs;
+// --redis: the same pipeline on durable storage (a redis-server child process on a free loopback port).
+using var redis = args.Contains("--redis") ? RedisChild.Start() : null;
 
 var waits = new ConcurrentBag<double>();
 using var listener = new MeterListener();
@@ -38,6 +40,11 @@ var app = DePinSilo.Build([], b =>
     b.Configuration["Worker:ProbeOnStart"] = "false";
     b.Configuration["Ledger:EpochPeriod"] = "00:00:00";
     b.Configuration["Logging:LogLevel:Default"] = "Warning";
+    if (redis is not null)
+    {
+        b.Configuration["Silo:Redis"] = redis.Endpoint;
+        b.Configuration["Silo:ClusterId"] = "bench-" + Guid.NewGuid().ToString("N")[..8];
+    }
 });
 await app.StartAsync();
 var grains = app.Services.GetRequiredService<IGrainFactory>();
@@ -98,7 +105,7 @@ await app.StopAsync();
 var total = unitsPerJob * jobs;
 var unitsPerSecond = total / elapsed.TotalSeconds;
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
-Console.WriteLine($"config: {jobs} jobs x {unitsPerJob} units, lease batch {batch}, {shards} shards, in-memory storage, 1 silo, vectorised CPU device");
+Console.WriteLine($"config: {jobs} jobs x {unitsPerJob} units, lease batch {batch}, {shards} shards, {(redis is null ? "in-memory storage" : "Redis storage (" + redis.Version + ", no persistence)")}, 1 silo, vectorised CPU device");
 Console.WriteLine("| metric | value |");
 Console.WriteLine("|---|---|");
 Console.WriteLine($"| baseline: empty grain calls/s (same process, 8 callers) | {callsPerSecond:N0} |");
@@ -124,4 +131,44 @@ static int FreePort()
     using var l = new TcpListener(IPAddress.Loopback, 0);
     l.Start();
     return ((IPEndPoint)l.LocalEndpoint).Port;
+}
+
+/// <summary>A throwaway redis-server for the --redis mode.</summary>
+sealed class RedisChild : IDisposable
+{
+    private readonly System.Diagnostics.Process _process;
+    private RedisChild(System.Diagnostics.Process process, string endpoint, string version) => (_process, Endpoint, Version) = (process, endpoint, version);
+    public string Endpoint { get; }
+    public string Version { get; }
+
+    public static RedisChild Start()
+    {
+        int port;
+        using (var l = new TcpListener(IPAddress.Loopback, 0)) { l.Start(); port = ((IPEndPoint)l.LocalEndpoint).Port; }
+        var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("redis-server",
+            $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no") { RedirectStandardOutput = true, UseShellExecute = false })
+            ?? throw new InvalidOperationException("redis-server did not start (apt-get install redis-server)");
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            try
+            {
+                using var c = new TcpClient("127.0.0.1", port);
+                break;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(20);
+            }
+        }
+        var version = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("redis-server", "--version") { RedirectStandardOutput = true })!
+            .StandardOutput.ReadToEnd().Split(' ').FirstOrDefault(w => w.StartsWith("v=", StringComparison.Ordinal))?[2..] ?? "?";
+        return new RedisChild(process, $"127.0.0.1:{port}", "Redis " + version);
+    }
+
+    public void Dispose()
+    {
+        try { _process.Kill(); _process.WaitForExit(5000); } catch (InvalidOperationException) { }
+        _process.Dispose();
+    }
 }

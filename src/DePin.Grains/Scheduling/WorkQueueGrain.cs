@@ -236,8 +236,9 @@ public sealed class WorkQueueGrain(
                 unit.Verified = true;
                 foreach (var l in unit.Leases) _leases.Remove(l.LeaseId);
                 unit.Leases.Clear();
+                // Not written to the store: the unit leaves it once its job has the output. Should this shard die
+                // before that, the unit reloads as pending and is simply computed again (the job accepts it once).
                 AddToOutbox(verifiedUnit, unit.Id.JobId);
-                delta.UpsertUnits.Add(unit.ToStored(verifiedUnit));
             }
             else if (unit.Replicas.Count >= unit.Job.Definition.Redundancy + 2)
             {
