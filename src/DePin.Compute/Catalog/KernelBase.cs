@@ -48,6 +48,10 @@ public abstract class KernelBase : IKernel
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(unit);
+        // Input plus an output of similar size must fit in device memory; say so instead of faulting the device.
+        if (2L * unit.Input.Length > device.MemoryBytes)
+            throw new KernelArgumentException(
+                $"unit {unit.UnitIndex} needs about {2L * unit.Input.Length} bytes of device memory; {device.Id} ({device.Name}) has {device.MemoryBytes}");
         return device.Kind == DeviceKind.VectorCpu
             ? ExecuteVector(unit)
             : device.Run(_ => ExecuteIlgpu(device, unit));

@@ -60,7 +60,7 @@ public sealed class JobGrain(
                 Priority = request.Priority,
                 PricePerUnitMicroCredits = quote.PricePerUnitMicroCredits,
                 PriceMicroCredits = quote.PriceMicroCredits,
-                Requirements = request.Requirements,
+                Requirements = quote.EffectiveRequirements(request.Requirements),
                 EstimatedGflop = quote.EstimatedGflop,
                 SubmittedAt = clock.GetUtcNow(),
             },

@@ -11,6 +11,17 @@ namespace DePin.Grains.Jobs;
 /// <param name="PriceMicroCredits">What the whole job costs the client (all units × redundancy).</param>
 public sealed record JobQuote(IKernel Kernel, KernelPlan Plan, long PricePerUnitMicroCredits, long PriceMicroCredits)
 {
+    /// <summary>
+    /// The client's requirements, with device memory raised to what one unit moves (input + output), so a unit is
+    /// never leased to a device that cannot hold it.
+    /// </summary>
+    public JobRequirements EffectiveRequirements(JobRequirements? requested)
+    {
+        var unitBytes = (long)Math.Ceiling(Plan.Cost.Bytes);
+        var requirements = requested ?? new JobRequirements();
+        return requirements.MinMemoryBytes >= unitBytes ? requirements : requirements with { MinMemoryBytes = unitBytes };
+    }
+
     /// <summary>Estimated work of all units (one replica), in GFLOP.</summary>
     public double EstimatedGflop => Plan.Cost.Flops * Plan.UnitCount / 1e9;
 

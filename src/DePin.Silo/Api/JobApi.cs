@@ -83,7 +83,7 @@ public static class JobApi
         var nodes = await NodeDirectory.ListAsync(grains);
         return TypedResults.Ok(new QuoteView(quote.Kernel.Name, quote.Plan.UnitCount, quote.PricePerUnitMicroCredits, quote.PriceMicroCredits,
             quote.EstimatedGflop, [.. nodes.Where(n => n.Online).Select(n => new NodeEstimate(n.NodeId, n.Capabilities.DeviceKind,
-                n.Capabilities.SgemmGflops, request.Requirements?.AreMetBy(n.Capabilities) ?? true,
+                n.Capabilities.SgemmGflops, quote.EffectiveRequirements(request.Requirements).AreMetBy(n.Capabilities),
                 n.Capabilities.SgemmGflops > 0 ? quote.EstimatedGflop * request.Redundancy / n.Capabilities.SgemmGflops : null))]));
     }
 

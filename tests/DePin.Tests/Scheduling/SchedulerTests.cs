@@ -36,6 +36,9 @@ public sealed class SchedulerTests(SchedulerTests.Silo fixture) : IClassFixture<
         }
     }
 
+    /// <summary>What the test's nodes report: a CPU with plenty of memory.</summary>
+    private static readonly NodeCapabilities Cpu = new() { DeviceName = "test", DeviceKind = "VectorCpu", MemoryBytes = 1L << 34 };
+
     private IGrainFactory Grains => fixture.Host.Grains;
     private IWorkQueueGrain Shard => Grains.GetGrain<IWorkQueueGrain>(0);
 
@@ -45,11 +48,11 @@ public sealed class SchedulerTests(SchedulerTests.Silo fixture) : IClassFixture<
         var (a, b) = (await RegisterNodeAsync(), await RegisterNodeAsync());
         var job = await SubmitAsync(units: 1);
 
-        var lost = Assert.Single(await Shard.LeaseAsync(a.NodeId, 10));
-        Assert.Empty(await Shard.LeaseAsync(b.NodeId, 10)); // leased to a: nothing for b
+        var lost = Assert.Single(await Shard.LeaseAsync(a.NodeId, 10, Cpu));
+        Assert.Empty(await Shard.LeaseAsync(b.NodeId, 10, Cpu)); // leased to a: nothing for b
 
         // a goes silent; once its lease expires the unit is ready again and b gets it.
-        var retry = await Eventually.WaitAsync(() => Shard.LeaseAsync(b.NodeId, 10), l => l.Count > 0, "lease expiry", TimeSpan.FromSeconds(10));
+        var retry = await Eventually.WaitAsync(() => Shard.LeaseAsync(b.NodeId, 10, Cpu), l => l.Count > 0, "lease expiry", TimeSpan.FromSeconds(10));
         Assert.Equal(lost.Unit, Assert.Single(retry).Unit);
         Assert.Equal(2, retry[0].Attempt);
 
@@ -68,7 +71,7 @@ public sealed class SchedulerTests(SchedulerTests.Silo fixture) : IClassFixture<
     {
         var a = await RegisterNodeAsync();
         var job = await SubmitAsync(units: 3);
-        var leases = await Shard.LeaseAsync(a.NodeId, 10);
+        var leases = await Shard.LeaseAsync(a.NodeId, 10, Cpu);
         Assert.Equal(3, leases.Count);
         var results = leases.Select(Execute).ToList();
 
@@ -95,9 +98,9 @@ public sealed class SchedulerTests(SchedulerTests.Silo fixture) : IClassFixture<
         var (a, b, c) = (await RegisterNodeAsync(), await RegisterNodeAsync(), await RegisterNodeAsync());
         var job = await SubmitAsync(units: 1, redundancy: 2);
 
-        var la = Assert.Single(await Shard.LeaseAsync(a.NodeId, 10));
-        Assert.Empty(await Shard.LeaseAsync(a.NodeId, 10)); // never two replicas on one node
-        var lb = Assert.Single(await Shard.LeaseAsync(b.NodeId, 10));
+        var la = Assert.Single(await Shard.LeaseAsync(a.NodeId, 10, Cpu));
+        Assert.Empty(await Shard.LeaseAsync(a.NodeId, 10, Cpu)); // never two replicas on one node
+        var lb = Assert.Single(await Shard.LeaseAsync(b.NodeId, 10, Cpu));
         Assert.Equal(la.Unit, lb.Unit);
 
         // b cheats with a self-consistent but wrong output: no quorum, so a third replica is leased.
@@ -106,7 +109,7 @@ public sealed class SchedulerTests(SchedulerTests.Silo fixture) : IClassFixture<
         forged[0] ^= 0x55;
         await Shard.ReportAsync(b.NodeId, [wrong with { Output = forged, Digest = UnitDigest.Of(forged) }]);
         Assert.Equal(0, (await Shard.ReportAsync(a.NodeId, [Execute(la)])).Verified);
-        var lc = Assert.Single(await Shard.LeaseAsync(c.NodeId, 10));
+        var lc = Assert.Single(await Shard.LeaseAsync(c.NodeId, 10, Cpu));
         Assert.Equal(1, (await Shard.ReportAsync(c.NodeId, [Execute(lc)])).Verified);
 
         var done = await WaitTerminalAsync(job);
@@ -123,11 +126,11 @@ public sealed class SchedulerTests(SchedulerTests.Silo fixture) : IClassFixture<
     {
         var a = await RegisterNodeAsync();
         var job = await SubmitAsync(units: 4);
-        var held = Assert.Single(await Shard.LeaseAsync(a.NodeId, 1));
+        var held = Assert.Single(await Shard.LeaseAsync(a.NodeId, 1, Cpu));
 
         var cancelled = await Grains.GetGrain<IJobGrain>(job).CancelAsync();
         Assert.Equal(JobStatus.Cancelled, cancelled!.Status);
-        Assert.Empty(await Shard.LeaseAsync(a.NodeId, 10));
+        Assert.Empty(await Shard.LeaseAsync(a.NodeId, 10, Cpu));
         Assert.Equal(1, (await Shard.ReportAsync(a.NodeId, [Execute(held)])).Ignored);
         Assert.Equal(0, (await AccountAsync(a.Operator)).UnitsCredited);
         Assert.Equal(JobStatus.Cancelled, (await Grains.GetGrain<IJobGrain>(job).GetAsync())!.Status);
@@ -140,14 +143,27 @@ public sealed class SchedulerTests(SchedulerTests.Silo fixture) : IClassFixture<
         var job = await SubmitAsync(units: 1);
         for (var attempt = 1; attempt <= 3; attempt++)
         {
-            var lease = Assert.Single(await Shard.LeaseAsync(a.NodeId, 10));
+            var lease = Assert.Single(await Shard.LeaseAsync(a.NodeId, 10, Cpu));
             Assert.Equal(attempt, lease.Attempt);
             await Shard.ReportAsync(a.NodeId, [new UnitResult { LeaseId = lease.LeaseId, Unit = lease.Unit, Error = "device lost" }]);
         }
         var done = await WaitTerminalAsync(job);
         Assert.Equal(JobStatus.Failed, done.Status);
         Assert.Contains("device lost", done.Error);
-        Assert.Empty(await Shard.LeaseAsync(a.NodeId, 10));
+        Assert.Empty(await Shard.LeaseAsync(a.NodeId, 10, Cpu));
+    }
+
+    [Fact]
+    public async Task A_node_without_enough_memory_for_a_unit_is_not_given_it()
+    {
+        var small = await RegisterNodeAsync();
+        var job = await SubmitAsync(units: 1);
+        var tiny = Cpu with { MemoryBytes = 8 };
+        Assert.Empty(await Shard.LeaseAsync(small.NodeId, 10, tiny));
+        Assert.Empty(await Shard.LeaseAsync(small.NodeId, 10)); // unknown capabilities: nothing with requirements
+        var lease = Assert.Single(await Shard.LeaseAsync(small.NodeId, 10, Cpu));
+        Assert.Equal(1, (await Shard.ReportAsync(small.NodeId, [Execute(lease)])).Verified);
+        Assert.Equal(JobStatus.Completed, (await WaitTerminalAsync(job)).Status);
     }
 
     [Fact]
@@ -155,12 +171,12 @@ public sealed class SchedulerTests(SchedulerTests.Silo fixture) : IClassFixture<
     {
         var a = await RegisterNodeAsync();
         var job = await SubmitAsync(units: 1);
-        var lease = Assert.Single(await Shard.LeaseAsync(a.NodeId, 10));
+        var lease = Assert.Single(await Shard.LeaseAsync(a.NodeId, 10, Cpu));
         var result = Execute(lease);
         var outcome = await Shard.ReportAsync(a.NodeId, [result with { Digest = new string('0', 64) }]);
         Assert.Equal(1, outcome.Failed);
 
-        var again = Assert.Single(await Shard.LeaseAsync(a.NodeId, 10));
+        var again = Assert.Single(await Shard.LeaseAsync(a.NodeId, 10, Cpu));
         Assert.Equal(1, (await Shard.ReportAsync(a.NodeId, [Execute(again)])).Verified);
         Assert.Equal(JobStatus.Completed, (await WaitTerminalAsync(job)).Status);
     }
@@ -194,7 +210,7 @@ public sealed class SchedulerTests(SchedulerTests.Silo fixture) : IClassFixture<
         {
             OperatorAddress = operatorAddress,
             SiloAddress = "test",
-            Capabilities = new NodeCapabilities { DeviceName = "test", DeviceKind = "VectorCpu" },
+            Capabilities = Cpu,
         });
         return (nodeId, operatorAddress);
     }
