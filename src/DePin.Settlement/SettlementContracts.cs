@@ -77,9 +77,17 @@ public sealed class SettlementContracts
     public Task<BigInteger> BalanceOfAsync(string token, string account) =>
         _web3.Eth.GetContractQueryHandler<BalanceOfFunction>().QueryAsync<BigInteger>(EthAddress.ToChecksum(token), new BalanceOfFunction { Account = EthAddress.ToChecksum(account) });
 
+    /// <summary>ERC20 allowance of <paramref name="owner"/> to <paramref name="spender"/>.</summary>
+    public Task<BigInteger> AllowanceAsync(string token, string owner, string spender) =>
+        _web3.Eth.GetContractQueryHandler<AllowanceFunction>().QueryAsync<BigInteger>(EthAddress.ToChecksum(token),
+            new AllowanceFunction { Owner = EthAddress.ToChecksum(owner), Spender = EthAddress.ToChecksum(spender) });
+
     /// <summary>
-    /// Push payout: distributor.payBatch(batchId, recipients, amounts), paid from the deployer's (= settler's) balance;
-    /// approves the distributor for the sum first. At most 500 recipients; a batch id can be paid once.
+    /// Push payout: distributor.payBatch(batchId, recipients, amounts), paid from the deployer's (= settler's) balance.
+    /// When the distributor's allowance does not cover the batch, the settler approves it once for 2^256 − 1: OpenZeppelin's
+    /// ERC20 never decreases an infinite allowance, which saves a storage write per recipient (9.7k instead of 10.1k gas per
+    /// existing holder) and an approve transaction per batch. Only the settler can call payBatch, so this opens nothing
+    /// the settler key does not already control. At most 500 recipients; a batch id can be paid once.
     /// </summary>
     public async Task<TransactionReceipt> PayBatchAsync(SettlementDeployment deployment, BigInteger batchId, IReadOnlyList<(string Recipient, BigInteger Amount)> payments, CancellationToken cancellationToken = default)
     {
@@ -87,7 +95,8 @@ public sealed class SettlementContracts
         ArgumentNullException.ThrowIfNull(payments);
         if (payments.Count is 0 or > 500) throw new ArgumentException("A batch has 1..500 recipients.", nameof(payments));
         var sum = payments.Aggregate(BigInteger.Zero, (s, p) => s + p.Amount);
-        await ApproveAsync(deployment.TokenAddress, deployment.DistributorAddress, sum, cancellationToken).ConfigureAwait(false);
+        if (await AllowanceAsync(deployment.TokenAddress, Key.Address, deployment.DistributorAddress).ConfigureAwait(false) < sum)
+            await ApproveAsync(deployment.TokenAddress, deployment.DistributorAddress, (BigInteger.One << 256) - 1, cancellationToken).ConfigureAwait(false);
         return await Send(deployment.DistributorAddress, new PayBatchFunction
         {
             BatchId = batchId,

@@ -52,6 +52,14 @@ public sealed class BalanceOfFunction : FunctionMessage
     [Parameter("address", "account", 1)] public string Account { get; set; } = "";
 }
 
+/// <summary>ERC20.allowance(owner, spender).</summary>
+[Function("allowance", "uint256")]
+public sealed class AllowanceFunction : FunctionMessage
+{
+    [Parameter("address", "owner", 1)] public string Owner { get; set; } = "";
+    [Parameter("address", "spender", 2)] public string Spender { get; set; } = "";
+}
+
 /// <summary>Distributor.postRoot(epoch, root, total).</summary>
 [Function("postRoot")]
 public sealed class PostRootFunction : FunctionMessage
