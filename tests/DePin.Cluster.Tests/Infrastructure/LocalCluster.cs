@@ -43,10 +43,19 @@ public sealed class LocalCluster : IAsyncDisposable
         return cluster;
     }
 
-    /// <summary>Starts one more silo and waits until it is healthy.</summary>
-    public async Task<SiloProcess> AddSiloAsync(string name, string roles)
+    /// <summary>Starts only the Redis server; add silos with <see cref="AddSiloAsync"/>.</summary>
+    public static async Task<LocalCluster> StartRedisOnlyAsync(ITestOutputHelper output) =>
+        new(await RedisServer.StartAsync(), output);
+
+    /// <summary>
+    /// Starts one more silo and waits until it is healthy. <paramref name="settings"/> are added to
+    /// <see cref="DefaultSettings"/>; <paramref name="operatorAddress"/> replaces the derived payout address.
+    /// </summary>
+    public async Task<SiloProcess> AddSiloAsync(string name, string roles, IDictionary<string, string>? settings = null, string? operatorAddress = null)
     {
-        var silo = await SiloProcess.StartAsync(name, roles, Redis.ConnectionString, ClusterId, DefaultSettings);
+        var all = DefaultSettings;
+        foreach (var (k, v) in settings ?? new Dictionary<string, string>()) all[k] = v;
+        var silo = await SiloProcess.StartAsync(name, roles, Redis.ConnectionString, ClusterId, all, operatorAddress: operatorAddress);
         lock (_silos) _silos.Add(silo);
         return silo;
     }

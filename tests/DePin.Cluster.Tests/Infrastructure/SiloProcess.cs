@@ -74,12 +74,15 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a silo and waits for GET /health (unless <paramref name="waitHealthy"/> is false).</summary>
+    /// <summary>
+    /// Starts a silo and waits for GET /health (unless <paramref name="waitHealthy"/> is false). The operator address
+    /// defaults to one derived from the cluster id and name.
+    /// </summary>
     public static async Task<SiloProcess> StartAsync(string name, string roles, string redis, string clusterId,
-        IDictionary<string, string>? settings = null, bool waitHealthy = true)
+        IDictionary<string, string>? settings = null, bool waitHealthy = true, string? operatorAddress = null)
     {
         var httpPort = RedisServer.FreePort();
-        var operatorAddress = "0x" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(clusterId + name)))[..40];
+        operatorAddress ??= "0x" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(clusterId + name)))[..40];
         var env = new Dictionary<string, string>
         {
             ["DEPIN_Silo__Redis"] = redis,
