@@ -146,7 +146,8 @@ sealed class RedisChild : IDisposable
         int port;
         using (var l = new TcpListener(IPAddress.Loopback, 0)) { l.Start(); port = ((IPEndPoint)l.LocalEndpoint).Port; }
         var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("redis-server",
-            $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no") { RedirectStandardOutput = true, UseShellExecute = false })
+            $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no")
+        { RedirectStandardOutput = true, UseShellExecute = false })
             ?? throw new InvalidOperationException("redis-server did not start (apt-get install redis-server)");
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)

@@ -96,37 +96,37 @@ public static partial class Cli
             switch (job.Kernel)
             {
                 case "montecarlo-pi":
-                {
-                    using var doc = result.ToJsonDocument();
-                    double pi = doc.RootElement.GetProperty("pi").GetDouble();
-                    Say(string.Create(CultureInfo.InvariantCulture, $"    montecarlo-pi: pi ~ {pi:F8} (error {pi - Math.PI:+0.00E+00;-0.00E+00}){elapsed}"));
-                    report[job.Kernel] = new { job.JobId, pi, error = pi - Math.PI, digest = result.Digest };
-                    break;
-                }
+                    {
+                        using var doc = result.ToJsonDocument();
+                        double pi = doc.RootElement.GetProperty("pi").GetDouble();
+                        Say(string.Create(CultureInfo.InvariantCulture, $"    montecarlo-pi: pi ~ {pi:F8} (error {pi - Math.PI:+0.00E+00;-0.00E+00}){elapsed}"));
+                        report[job.Kernel] = new { job.JobId, pi, error = pi - Math.PI, digest = result.Digest };
+                        break;
+                    }
                 case "saxpy":
-                {
-                    using var doc = result.ToJsonDocument();
-                    var ys = doc.RootElement.GetProperty("y").EnumerateArray()
-                        .Select(v => v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN).ToArray();
-                    int bad = 0;
-                    for (int i = 0; i < ys.Length && i < x.Length; i++)
-                        if (Math.Abs(ys[i] - (2.0 * x[i] + y[i])) > 1e-3 * Math.Max(1, Math.Abs(ys[i]))) bad++;
-                    var first = string.Join(", ", ys.Take(8).Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
-                    var check = ys.Length == x.Length && bad == 0 ? "all match 2*x+y" : $"{bad} of {ys.Length} differ from 2*x+y";
-                    Say($"    saxpy: y[0..8] = [{first}, ...] ({ys.Length} values, {check}){elapsed}");
-                    allOk &= bad == 0;
-                    report[job.Kernel] = new { job.JobId, first = ys.Take(8), count = ys.Length, mismatches = bad, digest = result.Digest };
-                    break;
-                }
+                    {
+                        using var doc = result.ToJsonDocument();
+                        var ys = doc.RootElement.GetProperty("y").EnumerateArray()
+                            .Select(v => v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN).ToArray();
+                        int bad = 0;
+                        for (int i = 0; i < ys.Length && i < x.Length; i++)
+                            if (Math.Abs(ys[i] - (2.0 * x[i] + y[i])) > 1e-3 * Math.Max(1, Math.Abs(ys[i]))) bad++;
+                        var first = string.Join(", ", ys.Take(8).Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
+                        var check = ys.Length == x.Length && bad == 0 ? "all match 2*x+y" : $"{bad} of {ys.Length} differ from 2*x+y";
+                        Say($"    saxpy: y[0..8] = [{first}, ...] ({ys.Length} values, {check}){elapsed}");
+                        allOk &= bad == 0;
+                        report[job.Kernel] = new { job.JobId, first = ys.Take(8), count = ys.Length, mismatches = bad, digest = result.Digest };
+                        break;
+                    }
                 case "mandelbrot":
-                {
-                    Directory.CreateDirectory(outDir);
-                    var path = Path.GetFullPath(Path.Combine(outDir, "mandelbrot.png"));
-                    await File.WriteAllBytesAsync(path, result.Bytes, ct);
-                    Say($"    mandelbrot: wrote {path} ({Format.Bytes(result.Bytes.Length)}, {result.ContentType}){elapsed}");
-                    report[job.Kernel] = new { job.JobId, path, bytes = result.Bytes.Length, digest = result.Digest };
-                    break;
-                }
+                    {
+                        Directory.CreateDirectory(outDir);
+                        var path = Path.GetFullPath(Path.Combine(outDir, "mandelbrot.png"));
+                        await File.WriteAllBytesAsync(path, result.Bytes, ct);
+                        Say($"    mandelbrot: wrote {path} ({Format.Bytes(result.Bytes.Length)}, {result.ContentType}){elapsed}");
+                        report[job.Kernel] = new { job.JobId, path, bytes = result.Bytes.Length, digest = result.Digest };
+                        break;
+                    }
             }
             Say($"      sha256 {result.Digest} verified" + (string.IsNullOrEmpty(job.ResultSummary) ? "" : $"; {job.ResultSummary}"));
         }

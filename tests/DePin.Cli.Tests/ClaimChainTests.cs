@@ -27,8 +27,12 @@ public class ClaimChainTests
         var tree = CumulativeMerkleTree.Build([new CumulativeLeaf(op, amount), new CumulativeLeaf(DevChainKeys.Account1Address, one)]);
         var settler = new EpochSettler(new SettlementOptions
         {
-            RpcUrl = node.RpcUrl, DistributorAddress = d.DistributorAddress, TokenAddress = d.TokenAddress, ChainId = node.ChainId,
-            ReceiptTimeout = TimeSpan.FromSeconds(10), PollInterval = TimeSpan.FromMilliseconds(50),
+            RpcUrl = node.RpcUrl,
+            DistributorAddress = d.DistributorAddress,
+            TokenAddress = d.TokenAddress,
+            ChainId = node.ChainId,
+            ReceiptTimeout = TimeSpan.FromSeconds(10),
+            PollInterval = TimeSpan.FromMilliseconds(50),
         }, owner);
         var signed = await settler.PrepareAsync(1, tree);
         await settler.BroadcastAsync(signed);
@@ -82,7 +86,9 @@ public class ClaimChainTests
         var wrongErr = new StringWriter();
         var wrongChain = await Cli.RunAsync(["claim", op, "--private-key-env", "K", "--api", "http://api.test"], new CliContext
         {
-            Out = new StringWriter(), Error = wrongErr, Handler = new StubHandler(_ => StubHandler.Json(proofJson.Replace($"\"chainId\":{node.ChainId}", "\"chainId\":5"))),
+            Out = new StringWriter(),
+            Error = wrongErr,
+            Handler = new StubHandler(_ => StubHandler.Json(proofJson.Replace($"\"chainId\":{node.ChainId}", "\"chainId\":5"))),
             GetEnvironmentVariable = n => n == "K" ? DevChainKeys.Account1PrivateKey : null,
         });
         Assert.Equal(1, wrongChain);

@@ -55,7 +55,10 @@ public sealed class SettlementCrashTests(ITestOutputHelper output)
         await contracts.FundDistributorAsync(deployment, funding);
         var chain = new EpochSettler(new SettlementOptions
         {
-            RpcUrl = anvil.RpcUrl, DistributorAddress = deployment.DistributorAddress, TokenAddress = deployment.TokenAddress, ChainId = anvil.ChainId,
+            RpcUrl = anvil.RpcUrl,
+            DistributorAddress = deployment.DistributorAddress,
+            TokenAddress = deployment.TokenAddress,
+            ChainId = anvil.ChainId,
         }, settlerKey);
 
         // --- the settler key only in an encrypted keystore + password file ---

@@ -17,8 +17,8 @@ public sealed class BlurTests(IlgpuCpuFixture fx)
         // Hard edges, a checkerboard and a ramp: exercises clamping at borders and large gradients at band seams.
         var img = new byte[w * h];
         for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++)
-            img[y * w + x] = (byte)(x < 5 ? 255 : y > h - 4 ? 0 : ((x / 3 + y / 2) & 1) != 0 ? 200 : (x * 7 + y * 3) % 256);
+            for (int x = 0; x < w; x++)
+                img[y * w + x] = (byte)(x < 5 ? 255 : y > h - 4 ? 0 : ((x / 3 + y / 2) & 1) != 0 ? 200 : (x * 7 + y * 3) % 256);
         return img;
     }
 
@@ -38,17 +38,17 @@ public sealed class BlurTests(IlgpuCpuFixture fx)
         double sum = g.Sum();
         var result = new byte[w * h];
         for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++)
-        {
-            double acc = 0;
-            for (int dy = -radius; dy <= radius; dy++)
-            for (int dx = -radius; dx <= radius; dx++)
+            for (int x = 0; x < w; x++)
             {
-                int yy = Math.Clamp(y + dy, 0, h - 1), xx = Math.Clamp(x + dx, 0, w - 1);
-                acc += g[dy + radius] * g[dx + radius] / (sum * sum) * img[yy * w + xx];
+                double acc = 0;
+                for (int dy = -radius; dy <= radius; dy++)
+                    for (int dx = -radius; dx <= radius; dx++)
+                    {
+                        int yy = Math.Clamp(y + dy, 0, h - 1), xx = Math.Clamp(x + dx, 0, w - 1);
+                        acc += g[dy + radius] * g[dx + radius] / (sum * sum) * img[yy * w + xx];
+                    }
+                result[y * w + x] = (byte)Math.Clamp(Math.Floor(acc + 0.5), 0, 255);
             }
-            result[y * w + x] = (byte)Math.Clamp(Math.Floor(acc + 0.5), 0, 255);
-        }
         return result;
     }
 

@@ -137,11 +137,11 @@ public sealed class DeviceTests(IlgpuCpuFixture fx)
         var c = new float[n * n];
         DeviceProbe.VectorSgemm(n, a, b, c);
         for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++)
-        {
-            double s = 0;
-            for (int k = 0; k < n; k++) s += a[i * n + k] * b[k * n + j];
-            Assert.True(Math.Abs(s - c[i * n + j]) < 1e-3, $"c[{i},{j}]");
-        }
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0;
+                for (int k = 0; k < n; k++) s += a[i * n + k] * b[k * n + j];
+                Assert.True(Math.Abs(s - c[i * n + j]) < 1e-3, $"c[{i},{j}]");
+            }
     }
 }

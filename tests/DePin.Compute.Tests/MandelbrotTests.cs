@@ -17,18 +17,18 @@ public sealed class MandelbrotTests(IlgpuCpuFixture fx)
         var r = new int[w * h];
         double s = scale / w;
         for (int py = 0; py < h; py++)
-        for (int px = 0; px < w; px++)
-        {
-            double cx = cx0 + ((px + 0.5) - w * 0.5) * s, cy = cy0 - ((py + 0.5) - h * 0.5) * s;
-            double zx = 0, zy = 0;
-            int it = 0;
-            for (; it < maxIt; it++)
+            for (int px = 0; px < w; px++)
             {
-                if (zx * zx + zy * zy > 4) break;
-                (zx, zy) = (zx * zx - zy * zy + cx, 2 * zx * zy + cy);
+                double cx = cx0 + ((px + 0.5) - w * 0.5) * s, cy = cy0 - ((py + 0.5) - h * 0.5) * s;
+                double zx = 0, zy = 0;
+                int it = 0;
+                for (; it < maxIt; it++)
+                {
+                    if (zx * zx + zy * zy > 4) break;
+                    (zx, zy) = (zx * zx - zy * zy + cx, 2 * zx * zy + cy);
+                }
+                r[py * w + px] = it;
             }
-            r[py * w + px] = it;
-        }
         return r;
     }
 

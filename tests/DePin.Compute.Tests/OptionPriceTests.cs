@@ -127,7 +127,13 @@ public sealed class OptionPriceTests(IlgpuCpuFixture fx)
     {
         var fields = new Dictionary<string, string>
         {
-            ["spot"] = "100", ["strike"] = "100", ["rate"] = "0.01", ["volatility"] = "2", ["maturity"] = "1", ["paths"] = "20000", ["units"] = "4",
+            ["spot"] = "100",
+            ["strike"] = "100",
+            ["rate"] = "0.01",
+            ["volatility"] = "2",
+            ["maturity"] = "1",
+            ["paths"] = "20000",
+            ["units"] = "4",
         };
         fields[field] = value;
         string json = "{" + string.Join(",", fields.Select(kv => $"\"{kv.Key}\":{kv.Value}")) + "}";

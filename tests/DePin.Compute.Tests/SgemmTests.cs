@@ -24,12 +24,12 @@ public sealed class SgemmTests(IlgpuCpuFixture fx)
     {
         var c = new float[m * n];
         for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++)
-        {
-            double s = 0;
-            for (int p = 0; p < k; p++) s += (double)a[i * k + p] * b[p * n + j];
-            c[i * n + j] = (float)s;
-        }
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0;
+                for (int p = 0; p < k; p++) s += (double)a[i * k + p] * b[p * n + j];
+                c[i * n + j] = (float)s;
+            }
         return c;
     }
 

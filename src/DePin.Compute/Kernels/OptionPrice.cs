@@ -124,8 +124,15 @@ public sealed class OptionPriceKernel : KernelBase
         var squares = device.GetBuffer<double>("option-price.sq", threads).View.SubView(0, threads);
         var setup = new OptionPriceIlgpu.Setup
         {
-            Spot = a.Spot, Strike = a.Strike, Drift = a.Drift, Diffusion = a.Diffusion, Discount = a.Discount,
-            Paths = (ulong)paths, K0 = (uint)a.Seed, K1 = (uint)((ulong)a.Seed >> 32), Unit = (uint)unit.UnitIndex,
+            Spot = a.Spot,
+            Strike = a.Strike,
+            Drift = a.Drift,
+            Diffusion = a.Diffusion,
+            Discount = a.Discount,
+            Paths = (ulong)paths,
+            K0 = (uint)a.Seed,
+            K1 = (uint)((ulong)a.Seed >> 32),
+            Unit = (uint)unit.UnitIndex,
         };
         kernel(threads, setup, pairs, perThread, sums, squares);
         var hs = new double[threads];

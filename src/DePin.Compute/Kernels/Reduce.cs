@@ -134,15 +134,15 @@ public sealed class ReduceKernel : KernelBase
         switch (a.Op)
         {
             case "sum":
-            {
-                float sum = acc.Reduce<float, AddFloat>(stream, xv);
-                var abs = device.GetOrAdd("reduce.abs", x =>
-                    x.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ReduceIlgpu.Abs));
-                var av = device.GetBuffer<float>("reduce.magnitudes", count).View.SubView(0, count);
-                abs(count, xv, av);
-                float magnitudes = acc.Reduce<float, AddFloat>(stream, av);
-                return Output(sum, magnitudes, count);
-            }
+                {
+                    float sum = acc.Reduce<float, AddFloat>(stream, xv);
+                    var abs = device.GetOrAdd("reduce.abs", x =>
+                        x.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ReduceIlgpu.Abs));
+                    var av = device.GetBuffer<float>("reduce.magnitudes", count).View.SubView(0, count);
+                    abs(count, xv, av);
+                    float magnitudes = acc.Reduce<float, AddFloat>(stream, av);
+                    return Output(sum, magnitudes, count);
+                }
             case "min":
                 return Output(Canon(acc.Reduce<float, MinFloat>(stream, xv)), 0, count);
             default:
