@@ -13,14 +13,15 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 /// @dev Leaf = keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeAmount)))), sorted-pair
 ///      hashing: identical to the OpenZeppelin merkle-tree JS library StandardMerkleTree(["address", "uint256"]).
 ///
-///      Gas layout (postRoot steady state = 2 warm-able SSTOREs, no external call):
+///      Gas layout (postRoot steady state = 2 warm-able SSTOREs, no external call; claim touches no global slot):
 ///        slot 0: current root
-///        slot 1: {lastEpoch uint32, total uint112, fundedWatermark uint112}
-///        slot 2: totalClaimed
-///      Funding rule: postRoot requires token.balanceOf(this) + totalClaimed >= total. The left side
-///      ("tokens ever received") never decreases for a standard ERC20 (tokens only leave through claim,
-///      which adds to totalClaimed), so the last observed value is cached as `fundedWatermark`; the
-///      balanceOf call is only made when `total` exceeds the cached lower bound.
+///        slot 1: {lastEpoch uint32, total uint112, totalFunded uint112}
+///      Funding rule: postRoot requires total <= totalFunded. Tokens count as funding only when they come in through
+///      fund(amount) (safeTransferFrom from the caller; the amount actually received is counted). Because
+///      sum(claimed) <= total <= totalFunded and tokens leave only through claim, the balance always covers
+///      total - sum(claimed) for a standard ERC20. Tokens sent by a plain transfer are NOT counted (they stay in the
+///      contract, unusable); there is no sync(), because counting a surplus would need the global sum of claims,
+///      whose per-claim SSTORE (~5k gas) this layout exists to avoid.
 ///      Historical roots are NOT stored (a fresh storage slot per epoch would cost 22.1k gas per post);
 ///      they are in the RootPosted events, indexed by epoch.
 contract CumulativeMerkleDistributor {
@@ -32,7 +33,7 @@ contract CumulativeMerkleDistributor {
     struct State {
         uint32 lastEpoch;
         uint112 total;
-        uint112 fundedWatermark;
+        uint112 totalFunded;
     }
 
     /// @notice The reward token paid out.
@@ -42,8 +43,6 @@ contract CumulativeMerkleDistributor {
 
     bytes32 private _root;
     State private _state;
-    /// @notice Sum of all claimed amounts.
-    uint256 public totalClaimed;
     /// @notice Cumulative amount already paid to an account.
     mapping(address account => uint256) public claimed;
     /// @notice Whether a push-payment batch id has been paid.
@@ -51,6 +50,7 @@ contract CumulativeMerkleDistributor {
 
     event RootPosted(uint256 indexed epoch, bytes32 root, uint256 total);
     event Claimed(address indexed account, uint256 amount, uint256 cumulativeAmount);
+    event Funded(address indexed from, uint256 amount, uint256 totalFunded);
     event BatchPaid(uint256 indexed batchId, uint256 recipients, uint256 amount);
 
     error ZeroAddress();
@@ -59,6 +59,8 @@ contract CumulativeMerkleDistributor {
     error ZeroRoot();
     error TotalDecreased(uint256 previous, uint256 got);
     error TotalTooLarge(uint256 total);
+    error ZeroAmount();
+    error FundingTooLarge(uint256 totalFunded);
     error Underfunded(uint256 available, uint256 required);
     error InvalidProof(address account, uint256 cumulativeAmount);
     error NothingToClaim(address account, uint256 cumulativeAmount, uint256 alreadyClaimed);
@@ -82,14 +84,9 @@ contract CumulativeMerkleDistributor {
         if (root == bytes32(0)) revert ZeroRoot();
         if (total < s.total) revert TotalDecreased(s.total, total);
         if (total > type(uint112).max) revert TotalTooLarge(total);
-        uint256 funded = s.fundedWatermark;
-        if (total > funded) {
-            funded = token.balanceOf(address(this)) + totalClaimed;
-            if (total > funded) revert Underfunded(funded, total);
-            if (funded > type(uint112).max) funded = type(uint112).max; // still a valid lower bound
-        }
+        if (total > s.totalFunded) revert Underfunded(s.totalFunded, total);
         _root = root;
-        _state = State(uint32(epoch), uint112(total), uint112(funded));
+        _state = State(uint32(epoch), uint112(total), s.totalFunded);
         emit RootPosted(epoch, root, total);
     }
 
@@ -104,9 +101,21 @@ contract CumulativeMerkleDistributor {
             amount = cumulativeAmount - already;
         }
         claimed[account] = cumulativeAmount;
-        totalClaimed += amount;
         token.safeTransfer(account, amount);
         emit Claimed(account, amount, cumulativeAmount);
+    }
+
+    /// @notice Adds `amount` reward tokens (pulled from the caller with transferFrom; approve first) to the funding
+    ///         that postRoot totals are checked against. Anyone may fund. Only the amount actually received counts.
+    function fund(uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = token.balanceOf(address(this)) - before;
+        uint256 funded = uint256(_state.totalFunded) + received;
+        if (funded > type(uint112).max) revert FundingTooLarge(funded);
+        _state.totalFunded = uint112(funded);
+        emit Funded(msg.sender, received, funded);
     }
 
     /// @notice Push payout of `amounts` to `recipients`, taken from the settler's own balance (allowance),
@@ -141,9 +150,9 @@ contract CumulativeMerkleDistributor {
         return _state.total;
     }
 
-    /// @notice Cached lower bound of balanceOf(this) + totalClaimed, refreshed when a post needs more.
-    function fundedWatermark() external view returns (uint256) {
-        return _state.fundedWatermark;
+    /// @notice Sum of all tokens received through fund(); a posted total may not exceed it.
+    function totalFunded() external view returns (uint256) {
+        return _state.totalFunded;
     }
 
     /// @notice Root of `epoch`: the current root for the last epoch, 0 for an epoch not posted yet;

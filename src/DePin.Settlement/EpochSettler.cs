@@ -59,15 +59,14 @@ public sealed class EpochSettler
         var epoch = await Query<LastEpochFunction, BigInteger>(new(), cancellationToken).ConfigureAwait(false);
         var root = await Query<CurrentRootFunction, byte[]>(new(), cancellationToken).ConfigureAwait(false);
         var total = await Query<TotalPostedFunction, BigInteger>(new(), cancellationToken).ConfigureAwait(false);
-        var claimed = await Query<TotalClaimedFunction, BigInteger>(new(), cancellationToken).ConfigureAwait(false);
-        var watermark = await Query<FundedWatermarkFunction, BigInteger>(new(), cancellationToken).ConfigureAwait(false);
+        var funded = await Query<TotalFundedFunction, BigInteger>(new(), cancellationToken).ConfigureAwait(false);
         var settler = await Query<SettlerFunction, string>(new(), cancellationToken).ConfigureAwait(false);
         var token = string.IsNullOrEmpty(_options.TokenAddress)
             ? await Query<TokenFunction, string>(new(), cancellationToken).ConfigureAwait(false)
             : _options.TokenAddress;
         var balance = await Rpc(_web3.Eth.GetContractQueryHandler<BalanceOfFunction>()
             .QueryAsync<BigInteger>(token, new BalanceOfFunction { Account = _distributor }), cancellationToken).ConfigureAwait(false);
-        return new DistributorState((ulong)epoch, root.ToHex(true), total, claimed, balance, watermark, settler, token);
+        return new DistributorState((ulong)epoch, root.ToHex(true), total, funded, balance, settler, token);
     }
 
     /// <summary>Prepares the settlement of a tree's root and total.</summary>
@@ -102,9 +101,9 @@ public sealed class EpochSettler
         if (total < state.TotalPosted)
             throw new SettlementRejectedException(SettlementRejection.TotalDecreased, epoch, state.LastEpoch,
                 $"Total {total} is below the previous cumulative total {state.TotalPosted}.");
-        if (total > state.Available)
+        if (total > state.TotalFunded)
             throw new SettlementRejectedException(SettlementRejection.Underfunded, epoch, state.LastEpoch,
-                $"Distributor is underfunded: balance {state.Balance} + claimed {state.TotalClaimed} = {state.Available} < total {total} (missing {total - state.Available}).");
+                $"Distributor is underfunded: totalFunded {state.TotalFunded} < total {total} (missing {total - state.TotalFunded}; add it with fund(), a plain token transfer does not count).");
 
         var call = new PostRootFunction { Epoch = epoch, Root = rootHash.ToBytes(), Total = total, FromAddress = _key.Address };
         BigInteger gas;

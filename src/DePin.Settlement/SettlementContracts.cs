@@ -58,11 +58,25 @@ public sealed class SettlementContracts
     public Task<TransactionReceipt> MintAsync(string token, string to, BigInteger amount, CancellationToken cancellationToken = default) =>
         Send(token, new MintFunction { To = EthAddress.ToChecksum(to), Amount = amount }, cancellationToken);
 
-    /// <summary>Funds the distributor by minting into it.</summary>
-    public Task<TransactionReceipt> FundDistributorAsync(SettlementDeployment deployment, BigInteger amount, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Funds the distributor with freshly minted tokens: mints <paramref name="amount"/> to the deployer (token owner),
+    /// approves the distributor for it and calls distributor.fund(amount). Tokens minted or transferred straight to the
+    /// distributor would NOT count as funding. Returns the fund() receipt.
+    /// </summary>
+    public async Task<TransactionReceipt> FundDistributorAsync(SettlementDeployment deployment, BigInteger amount, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(deployment);
-        return MintAsync(deployment.TokenAddress, deployment.DistributorAddress, amount, cancellationToken);
+        await MintAsync(deployment.TokenAddress, Key.Address, amount, cancellationToken).ConfigureAwait(false);
+        return await FundFromBalanceAsync(deployment, amount, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Funds the distributor from the deployer's existing token balance: approve + distributor.fund(amount).</summary>
+    public async Task<TransactionReceipt> FundFromBalanceAsync(SettlementDeployment deployment, BigInteger amount, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        if (amount.Sign <= 0) throw new ArgumentOutOfRangeException(nameof(amount), "The funding amount must be positive.");
+        await ApproveAsync(deployment.TokenAddress, deployment.DistributorAddress, amount, cancellationToken).ConfigureAwait(false);
+        return await Send(deployment.DistributorAddress, new FundFunction { Amount = amount }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>ERC20 transfer from the deployer.</summary>

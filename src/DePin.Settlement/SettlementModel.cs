@@ -78,11 +78,15 @@ public sealed record SettlementStatus(
     public bool EpochSettled => State == SettlementState.Confirmed || OnChainEpoch >= Epoch;
 }
 
-/// <summary>On-chain state of the distributor.</summary>
-public sealed record DistributorState(ulong LastEpoch, string CurrentRoot, BigInteger TotalPosted, BigInteger TotalClaimed, BigInteger Balance, BigInteger FundedWatermark, string Settler, string Token)
+/// <summary>
+/// On-chain state of the distributor. <c>TotalFunded</c> = totalFunded(): tokens received through fund(), the most a
+/// cumulative total may reach. <c>Balance</c> = balanceOf(distributor): informational only (a plain token transfer raises
+/// it without counting as funding).
+/// </summary>
+public sealed record DistributorState(ulong LastEpoch, string CurrentRoot, BigInteger TotalPosted, BigInteger TotalFunded, BigInteger Balance, string Settler, string Token)
 {
-    /// <summary>balanceOf(distributor) + totalClaimed: the most a cumulative total may reach.</summary>
-    public BigInteger Available => Balance + TotalClaimed;
+    /// <summary>Funding not yet committed to a posted total: how much the next totals may still grow.</summary>
+    public BigInteger Headroom => TotalFunded - TotalPosted;
 }
 
 /// <summary>Why a settlement cannot be prepared.</summary>
@@ -92,7 +96,7 @@ public enum SettlementRejection
     EpochAlreadyPosted,
     /// <summary>The epoch is not lastEpoch + 1.</summary>
     EpochOutOfOrder,
-    /// <summary>balanceOf(distributor) + totalClaimed is below the total.</summary>
+    /// <summary>totalFunded (tokens added through fund()) is below the total.</summary>
     Underfunded,
     /// <summary>The total is below the previous epoch's total.</summary>
     TotalDecreased,

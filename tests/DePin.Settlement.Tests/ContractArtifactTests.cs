@@ -21,6 +21,8 @@ public class ContractArtifactTests
     [InlineData(typeof(LastEpochFunction), "CumulativeMerkleDistributor")]
     [InlineData(typeof(EpochRootFunction), "CumulativeMerkleDistributor")]
     [InlineData(typeof(ClaimedFunction), "CumulativeMerkleDistributor")]
+    [InlineData(typeof(FundFunction), "CumulativeMerkleDistributor")]
+    [InlineData(typeof(TotalFundedFunction), "CumulativeMerkleDistributor")]
     [InlineData(typeof(MintFunction), "RewardToken")]
     [InlineData(typeof(BalanceOfFunction), "RewardToken")]
     public void Typed_messages_match_the_abi(Type message, string contract)

@@ -53,7 +53,7 @@ public sealed class SettlementHostOptions
     /// <summary>DevChain: loopback port for anvil (0 = a free one).</summary>
     public int DevChainPort { get; set; }
 
-    /// <summary>DevChain: whole tokens minted into the distributor at start.</summary>
+    /// <summary>DevChain: whole tokens minted to the settler and put into the distributor with <c>fund()</c> at start.</summary>
     public long DevChainFundingTokens { get; set; } = 1_000_000;
 }
 

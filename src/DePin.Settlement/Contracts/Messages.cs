@@ -78,6 +78,13 @@ public sealed class ClaimFunction : FunctionMessage
     [Parameter("bytes32[]", "proof", 3)] public List<byte[]> Proof { get; set; } = [];
 }
 
+/// <summary>Distributor.fund(amount): pulls <c>amount</c> tokens from the caller (approve first) and counts them as funding.</summary>
+[Function("fund")]
+public sealed class FundFunction : FunctionMessage
+{
+    [Parameter("uint256", "amount", 1)] public BigInteger Amount { get; set; }
+}
+
 /// <summary>Distributor.payBatch(batchId, recipients, amounts).</summary>
 [Function("payBatch")]
 public sealed class PayBatchFunction : FunctionMessage
@@ -93,10 +100,8 @@ public sealed class PayBatchFunction : FunctionMessage
 [Function("currentRoot", "bytes32")] public sealed class CurrentRootFunction : FunctionMessage;
 /// <summary>Distributor.totalPosted().</summary>
 [Function("totalPosted", "uint256")] public sealed class TotalPostedFunction : FunctionMessage;
-/// <summary>Distributor.totalClaimed().</summary>
-[Function("totalClaimed", "uint256")] public sealed class TotalClaimedFunction : FunctionMessage;
-/// <summary>Distributor.fundedWatermark().</summary>
-[Function("fundedWatermark", "uint256")] public sealed class FundedWatermarkFunction : FunctionMessage;
+/// <summary>Distributor.totalFunded().</summary>
+[Function("totalFunded", "uint256")] public sealed class TotalFundedFunction : FunctionMessage;
 /// <summary>Distributor.settler().</summary>
 [Function("settler", "address")] public sealed class SettlerFunction : FunctionMessage;
 /// <summary>Distributor.token().</summary>
