@@ -218,8 +218,7 @@ public static class JobApi
 
     private static async Task<IResult> GetAccountAsync(string address, IGrainFactory grains)
     {
-        if (!PayoutAddress.TryNormalize(address, out var normalized))
-            return Problem(400, "Malformed address", $"'{address}' is not an EVM address (0x followed by 40 hex digits).");
+        if (!PayoutAddress.TryNormalize(address, out var normalized)) return MalformedAddress(address);
         var account = await grains.GetGrain<IRewardAccountGrain>(normalized).GetAsync();
         return account.UnitsCredited == 0
             ? Problem(404, "Unknown account", $"No earnings have been credited to {normalized}.")
@@ -228,8 +227,7 @@ public static class JobApi
 
     private static async Task<IResult> GetProofAsync(string address, IGrainFactory grains, SettlementGateway gateway)
     {
-        if (!PayoutAddress.TryNormalize(address, out var normalized))
-            return Problem(400, "Malformed address", $"'{address}' is not an EVM address (0x followed by 40 hex digits).");
+        if (!PayoutAddress.TryNormalize(address, out var normalized)) return MalformedAddress(address);
         if (!gateway.IsEnabled)
             return Problem(409, "Settlement off", "Epochs are not settled on chain here (Settlement:Mode is Off), so there is nothing to claim.");
         return await grains.GetGrain<ILedgerGrain>(0).GetProofAsync(normalized) is { } proof
@@ -239,8 +237,7 @@ public static class JobApi
 
     private static async Task<IResult> GetStatementAsync(string address, IGrainFactory grains)
     {
-        if (!PayoutAddress.TryNormalize(address, out var normalized))
-            return Problem(400, "Malformed address", $"'{address}' is not an EVM address (0x followed by 40 hex digits).");
+        if (!PayoutAddress.TryNormalize(address, out var normalized)) return MalformedAddress(address);
         var account = await grains.GetGrain<IRewardAccountGrain>(normalized).GetAsync();
         if (account.UnitsCredited == 0) return Problem(404, "Unknown account", $"No earnings have been credited to {normalized}.");
         return TypedResults.Ok(new EarningsStatement(account, await grains.GetGrain<ILedgerGrain>(0).GetStatementAsync(normalized)));
@@ -262,6 +259,9 @@ public static class JobApi
         if (!root.TryGetProperty(name, out var p) || p.ValueKind == JsonValueKind.Null) return true;
         return p.ValueKind == JsonValueKind.Number && p.TryGetInt32(out value);
     }
+
+    private static IResult MalformedAddress(string address) =>
+        Problem(400, "Malformed address", $"'{address}' is not an EVM address (0x followed by 40 hex digits).");
 
     private static IResult JobNotFound(string jobId) => Problem(404, "Unknown job", $"No job '{jobId}' exists.");
 
