@@ -68,6 +68,7 @@ public static partial class Cli
         root.Options.Add(api);
         root.Options.Add(json);
         root.Subcommands.Add(SubmitCommand(context, g));
+        root.Subcommands.Add(QuoteCommand(context, g));
         root.Subcommands.Add(StatusCommand(context, g));
         root.Subcommands.Add(ResultCommand(context, g));
         root.Subcommands.Add(CancelCommand(context, g));

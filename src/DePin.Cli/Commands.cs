@@ -8,58 +8,193 @@ namespace DePin.Cli;
 
 public static partial class Cli
 {
+    /// <summary>The job-description options shared by <c>submit</c> and <c>quote</c>.</summary>
+    private sealed class JobOptions
+    {
+        public Argument<string> Kernel { get; } = new("kernel") { Description = "Catalog kernel name (see `depin kernels`): saxpy, montecarlo-pi, mandelbrot..." };
+        public Option<string?> Parameters { get; } = new("--params", "-p") { Description = "Kernel parameters as a JSON object", HelpName = "json" };
+        public Option<string?> ParametersFile { get; } = new("--params-file", "-f") { Description = "Read the kernel parameters from a JSON file ('-' = standard input)", HelpName = "path" };
+        public Option<int?> Redundancy { get; } = new("--redundancy", "-r") { Description = "Independent nodes whose outputs must agree per unit (server default 1)", HelpName = "n" };
+        public Option<int?> Priority { get; } = new("--priority") { Description = "-100..100, higher runs first (server default 0)", HelpName = "n" };
+        public Option<long?> MaxPrice { get; } = new("--max-price") { Description = "Budget in micro-credits; the job is refused when its price is higher", HelpName = "micro-credits" };
+        public Option<string[]> DeviceKinds { get; } = new("--device-kind")
+        {
+            Description = "Only nodes of this device kind: " + string.Join(", ", JobRequirements.KnownDeviceKinds) + " (repeatable; default any)",
+            HelpName = "kind",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = false,
+            CustomParser = r =>
+            {
+                var kinds = new List<string>();
+                foreach (var token in r.Tokens)
+                {
+                    foreach (var part in token.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        var known = JobRequirements.KnownDeviceKinds.FirstOrDefault(k => string.Equals(k, part, StringComparison.OrdinalIgnoreCase));
+                        if (known is null)
+                        {
+                            r.AddError($"'{part}' is not a device kind for --device-kind (use {string.Join(", ", JobRequirements.KnownDeviceKinds)}).");
+                            return [];
+                        }
+                        if (!kinds.Contains(known)) kinds.Add(known);
+                    }
+                }
+                return [.. kinds];
+            },
+        };
+        public Option<long?> MinMemory { get; } = new("--min-memory")
+        {
+            Description = "Only nodes with at least this much device memory, in bytes (suffixes KiB, MiB, GiB, TiB accepted, e.g. 8GiB)",
+            HelpName = "bytes",
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+                if (Format.TryParseBytes(text, out var bytes)) return bytes;
+                r.AddError($"'{text}' is not a byte count for --min-memory (use e.g. 8589934592 or 8GiB).");
+                return null;
+            },
+        };
+        public Option<double?> MinGflops { get; } = new("--min-gflops")
+        {
+            Description = "Only nodes whose measured SGEMM throughput is at least this many GFLOP/s",
+            HelpName = "x",
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+                if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= 0 && double.IsFinite(v)) return v;
+                r.AddError($"'{text}' is not a non-negative number for --min-gflops.");
+                return null;
+            },
+        };
+
+        public void AddTo(Command cmd)
+        {
+            cmd.Arguments.Add(Kernel);
+            foreach (var o in new Option[] { Parameters, ParametersFile, Redundancy, Priority, MaxPrice, DeviceKinds, MinMemory, MinGflops }) cmd.Options.Add(o);
+            cmd.Validators.Add(r =>
+            {
+                bool hasInline = r.GetResult(Parameters) is { Implicit: false };
+                bool hasFile = r.GetResult(ParametersFile) is { Implicit: false };
+                if (hasInline && hasFile) r.AddError("Use either --params or --params-file, not both.");
+                else if (!hasInline && !hasFile) r.AddError("Kernel parameters are required: pass --params '<json>' or --params-file <path> (docs/cli.md has examples).");
+            });
+        }
+
+        public JsonDocument ReadParameters(Invocation run) => Cli.ReadParameters(run.Get(Parameters), run.Get(ParametersFile));
+
+        public SubmitJobOptions SubmitOptions(Invocation run)
+        {
+            var requirements = new JobRequirements
+            {
+                DeviceKinds = run.Get(DeviceKinds) ?? [],
+                MinMemoryBytes = run.Get(MinMemory),
+                MinGflops = run.Get(MinGflops),
+            };
+            return new SubmitJobOptions
+            {
+                Redundancy = run.Get(Redundancy),
+                Priority = run.Get(Priority),
+                MaxPriceMicroCredits = run.Get(MaxPrice),
+                Requirements = requirements.IsEmpty ? null : requirements,
+            };
+        }
+    }
+
     private static Command SubmitCommand(CliContext context, GlobalOptions g)
     {
-        var kernel = new Argument<string>("kernel") { Description = "Catalog kernel name (see `depin kernels`): saxpy, montecarlo-pi, mandelbrot..." };
-        var parameters = new Option<string?>("--params", "-p") { Description = "Kernel parameters as a JSON object", HelpName = "json" };
-        var parametersFile = new Option<string?>("--params-file", "-f") { Description = "Read the kernel parameters from a JSON file ('-' = standard input)", HelpName = "path" };
-        var redundancy = new Option<int?>("--redundancy", "-r") { Description = "Independent nodes whose outputs must agree per unit (server default 1)", HelpName = "n" };
-        var priority = new Option<int?>("--priority") { Description = "-100..100, higher runs first (server default 0)", HelpName = "n" };
-        var maxPrice = new Option<long?>("--max-price") { Description = "Budget in micro-credits; the job is refused when its price is higher", HelpName = "micro-credits" };
+        var job = new JobOptions();
         var wait = new Option<bool>("--wait", "-w") { Description = "Wait for the job to finish, showing progress, then print its result summary" };
         var timeout = DurationOption("--timeout", TimeSpan.Zero, "With --wait: give up after this long (0 = never)");
 
-        var cmd = new Command("submit", "Submit a job; prints its id") { kernel, parameters, parametersFile, redundancy, priority, maxPrice, wait, timeout };
-        cmd.Validators.Add(r =>
+        var cmd = new Command("submit", "Submit a job; prints its id");
+        job.AddTo(cmd);
+        cmd.Options.Add(wait);
+        cmd.Options.Add(timeout);
+        SetClientAction(cmd, context, g, async run => await SubmitAsync(run, job, wait, timeout));
+        return cmd;
+    }
+
+    private static async Task<int> SubmitAsync(Invocation run, JobOptions options, Option<bool> wait, Option<TimeSpan> timeout)
+    {
+        using var doc = options.ReadParameters(run);
+        var job = await run.Client.SubmitJobAsync(run.Get(options.Kernel)!, doc.RootElement, options.SubmitOptions(run), run.CancellationToken);
+
+        if (!run.Get(wait))
         {
-            bool hasInline = r.GetResult(parameters) is { Implicit: false };
-            bool hasFile = r.GetResult(parametersFile) is { Implicit: false };
-            if (hasInline && hasFile) r.AddError("Use either --params or --params-file, not both.");
-            else if (!hasInline && !hasFile) r.AddError("Kernel parameters are required: pass --params '<json>' or --params-file <path> (docs/cli.md has examples).");
-        });
+            if (run.Json) run.Out.WriteLine(Format.Json(job));
+            else
+            {
+                run.Out.WriteLine(job.JobId);
+                run.Err.WriteLine($"submitted {job.Kernel}: {job.UnitCount} units, price {Format.Credits(job.PriceMicroCredits)}; follow it with `depin status {job.JobId}`");
+            }
+            return ExitOk;
+        }
+
+        if (!run.Json) run.Out.WriteLine(job.JobId);
+        var t = run.Get(timeout);
+        var final = await run.Client.WaitForCompletionAsync(job.JobId, new SyncProgress(j => run.Err.WriteLine(Format.ProgressLine(j))),
+            run.Context.PollInterval, t > TimeSpan.Zero ? t : null, run.CancellationToken);
+        if (run.Json) run.Out.WriteLine(Format.Json(final));
+        else WriteJob(run.Out, final);
+        return final.Status == JobStatus.Completed ? ExitOk : ExitError;
+    }
+
+    private static Command QuoteCommand(CliContext context, GlobalOptions g)
+    {
+        var job = new JobOptions();
+        var cmd = new Command("quote", "Price a job and estimate its run time on every online node, without submitting it");
+        job.AddTo(cmd);
         SetClientAction(cmd, context, g, async run =>
         {
-            using var doc = ReadParameters(run.Get(parameters), run.Get(parametersFile));
-            var job = await run.Client.SubmitJobAsync(run.Get(kernel)!, doc.RootElement, new SubmitJobOptions
+            using var doc = job.ReadParameters(run);
+            var options = job.SubmitOptions(run);
+            var quote = await run.Client.QuoteJobAsync(run.Get(job.Kernel)!, doc.RootElement, options, run.CancellationToken);
+            if (run.Json)
             {
-                Redundancy = run.Get(redundancy),
-                Priority = run.Get(priority),
-                MaxPriceMicroCredits = run.Get(maxPrice),
-            }, run.CancellationToken);
-
-            if (!run.Get(wait))
-            {
-                if (run.Json) run.Out.WriteLine(Format.Json(job));
-                else
-                {
-                    run.Out.WriteLine(job.JobId);
-                    run.Err.WriteLine($"submitted {job.Kernel}: {job.UnitCount} units, price {Format.Credits(job.PriceMicroCredits)}; follow it with `depin status {job.JobId}`");
-                }
+                run.Out.WriteLine(Format.Json(quote));
                 return ExitOk;
             }
-
-            if (!run.Json) run.Out.WriteLine(job.JobId);
-            var t = run.Get(timeout);
-            var final = await run.Client.WaitForCompletionAsync(job.JobId, new SyncProgress(j => run.Err.WriteLine(Format.ProgressLine(j))),
-                run.Context.PollInterval, t > TimeSpan.Zero ? t : null, run.CancellationToken);
-            if (run.Json) run.Out.WriteLine(Format.Json(final));
-            else WriteJob(run.Out, final);
-            return final.Status == JobStatus.Completed ? ExitOk : ExitError;
+            WriteQuote(run.Out, quote, options.Requirements);
+            if (quote.Nodes.Count > 0 && !quote.Nodes.Any(n => n.Eligible))
+                run.Err.WriteLine("note: no online node meets the requirements; a submitted job would wait until one does.");
+            return ExitOk;
         });
         return cmd;
     }
 
-    private static JsonDocument ReadParameters(string? inline, string? file)
+    internal static void WriteQuote(TextWriter w, QuoteInfo q, JobRequirements? requirements)
+    {
+        int eligible = q.Nodes.Count(n => n.Eligible);
+        Format.WriteFields(w,
+        [
+            ("kernel", q.Kernel),
+            ("units", q.UnitCount.ToString(CultureInfo.InvariantCulture)),
+            ("price", $"{Format.Credits(q.PriceMicroCredits)} ({Format.Credits(q.PricePerUnitMicroCredits)} per unit)"),
+            ("estimated work", Format.Gflop(q.EstimatedGflop)),
+            ("requirements", requirements is null ? null : Format.Requirements(requirements)),
+            ("eligible nodes", $"{eligible.ToString(CultureInfo.InvariantCulture)} of {q.Nodes.Count.ToString(CultureInfo.InvariantCulture)} online"),
+        ]);
+        w.WriteLine();
+        if (q.Nodes.Count == 0)
+        {
+            w.WriteLine("no nodes online");
+            return;
+        }
+        var table = new TextTable("NODE", "KIND", "SGEMM", "ELIGIBLE", "EXPECTED").AlignRight(2, 4);
+        foreach (var n in q.Nodes.OrderByDescending(n => n.Eligible).ThenBy(n => n.ExpectedSeconds ?? double.MaxValue))
+        {
+            table.Add(n.NodeId, n.DeviceKind, Format.Number(n.SgemmGflops, "0.0") + " GF/s", n.Eligible ? "yes" : "no",
+                n.ExpectedSeconds switch
+                {
+                    null => "-",
+                    < 0.0005 => "< 1 ms",
+                    { } secs => Format.Duration(TimeSpan.FromSeconds(secs)),
+                });
+        }
+        table.Write(w);
+    }
+
+    internal static JsonDocument ReadParameters(string? inline, string? file)
     {
         string text, source;
         if (inline is not null)
@@ -127,6 +262,8 @@ public static partial class Cli
             ("submitted", Format.Time(job.SubmittedAt)),
             ("started", job.StartedAt is null ? null : Format.Time(job.StartedAt)),
             ("finished", job.FinishedAt is null ? null : Format.Time(job.FinishedAt) + (elapsed is { } e ? $" ({Format.Duration(e)})" : "")),
+            ("requirements", job.Requirements is { IsEmpty: false } req ? Format.Requirements(req) : null),
+            ("estimated work", job.EstimatedGflop > 0 ? Format.Gflop(job.EstimatedGflop) : null),
             ("error", job.Error),
             ("result", job.ResultSummary),
             ("content-type", job.ResultContentType),

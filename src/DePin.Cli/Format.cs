@@ -48,6 +48,43 @@ internal static class Format
         _ => bytes.ToString(CultureInfo.InvariantCulture) + " B",
     };
 
+    /// <summary>Estimated work: "12.5 GFLOP", small amounts with more digits.</summary>
+    internal static string Gflop(double gflop) => Number(gflop, gflop >= 100 ? "0" : gflop >= 1 ? "0.0" : "0.####") + " GFLOP";
+
+    /// <summary>"device Cuda or OpenCL, memory >= 8.0 GiB, SGEMM >= 100 GF/s"; "any node" when nothing is constrained.</summary>
+    internal static string Requirements(JobRequirements r)
+    {
+        var parts = new List<string>();
+        if (r.DeviceKinds.Count > 0) parts.Add("device " + string.Join(" or ", r.DeviceKinds));
+        if (r.MinMemoryBytes is { } m) parts.Add($"memory >= {Bytes(m)}");
+        if (r.MinGflops is { } g) parts.Add($"SGEMM >= {Number(g, "0.###")} GF/s");
+        return parts.Count == 0 ? "any node" : string.Join(", ", parts);
+    }
+
+    /// <summary>Parses a byte count: "8589934592", or with a binary suffix "512MiB", "8GiB", "1TiB" (also "KB"/"MB"/"GB"/"TB"/"K"/"M"/"G"/"T", read as binary).</summary>
+    internal static bool TryParseBytes(string text, out long bytes)
+    {
+        bytes = 0;
+        var s = text.Trim();
+        (string suffix, int shift)[] units = [("KiB", 10), ("MiB", 20), ("GiB", 30), ("TiB", 40), ("KB", 10), ("MB", 20), ("GB", 30), ("TB", 40),
+            ("K", 10), ("M", 20), ("G", 30), ("T", 40), ("B", 0)];
+        int shiftBy = 0;
+        foreach (var (suffix, shift) in units)
+        {
+            if (s.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
+            {
+                s = s[..^suffix.Length].TrimEnd();
+                shiftBy = shift;
+                break;
+            }
+        }
+        if (!decimal.TryParse(s, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var n) || n < 0 || n > long.MaxValue) return false;
+        var value = n * (1L << shiftBy);
+        if (value > long.MaxValue || value != decimal.Truncate(value)) return false;
+        bytes = (long)value;
+        return true;
+    }
+
     internal static string Number(double v, string format = "0.###") => v.ToString(format, CultureInfo.InvariantCulture);
 
     internal static string ShortId(string id) => id.Length > 12 ? id[..12] : id;

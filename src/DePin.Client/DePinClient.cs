@@ -60,12 +60,35 @@ public sealed class DePinClient : IDisposable
 
     // ---------------------------------------------------------------- jobs
 
-    /// <summary>Submits a job (<c>POST /jobs</c>).</summary>
+    /// <summary>Submits a job (<c>POST /jobs</c>); 400 when refused, 429 when rate limited.</summary>
     /// <param name="kernel">Catalog kernel name, e.g. <c>saxpy</c>.</param>
     /// <param name="parameters">Kernel parameters; must be a JSON object.</param>
-    /// <param name="options">Redundancy, priority and budget.</param>
+    /// <param name="options">Redundancy, priority, budget and node requirements.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     public async Task<JobInfo> SubmitJobAsync(string kernel, JsonElement parameters, SubmitJobOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, Url("jobs")) { Content = JobRequestContent(kernel, parameters, options) };
+        return await SendJsonAsync<JobInfo>(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Prices a job and estimates its run time on every online node, without submitting it (<c>POST /jobs/quote</c>, same body as
+    /// <see cref="SubmitJobAsync(string, JsonElement, SubmitJobOptions?, CancellationToken)"/>); 400 for a job that would be refused.
+    /// </summary>
+    public async Task<QuoteInfo> QuoteJobAsync(string kernel, JsonElement parameters, SubmitJobOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, Url("jobs/quote")) { Content = JobRequestContent(kernel, parameters, options) };
+        return await SendJsonAsync<QuoteInfo>(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary><see cref="QuoteJobAsync(string, JsonElement, SubmitJobOptions?, CancellationToken)"/> with parameters serialized from an object.</summary>
+    public Task<QuoteInfo> QuoteJobAsync(string kernel, object parameters, SubmitJobOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        return QuoteJobAsync(kernel, ToElement(parameters), options, cancellationToken);
+    }
+
+    private static ByteArrayContent JobRequestContent(string kernel, JsonElement parameters, SubmitJobOptions? options)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(kernel);
         if (parameters.ValueKind != JsonValueKind.Object)
@@ -82,20 +105,34 @@ public sealed class DePinClient : IDisposable
             if (options.Redundancy is { } r) w.WriteNumber("redundancy", r);
             if (options.Priority is { } p) w.WriteNumber("priority", p);
             if (options.MaxPriceMicroCredits is { } m) w.WriteNumber("maxPriceMicroCredits", m);
+            if (options.Requirements is { IsEmpty: false } req)
+            {
+                w.WriteStartObject("requirements");
+                if (req.DeviceKinds.Count > 0)
+                {
+                    w.WriteStartArray("deviceKinds");
+                    foreach (var kind in req.DeviceKinds) w.WriteStringValue(kind);
+                    w.WriteEndArray();
+                }
+                if (req.MinMemoryBytes is { } mem) w.WriteNumber("minMemoryBytes", mem);
+                if (req.MinGflops is { } gf) w.WriteNumber("minGflops", gf);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
-        using var content = new ByteArrayContent(buffer.WrittenSpan.ToArray());
+        var content = new ByteArrayContent(buffer.WrittenSpan.ToArray());
         content.Headers.ContentType = new("application/json") { CharSet = "utf-8" };
-        using var request = new HttpRequestMessage(HttpMethod.Post, Url("jobs")) { Content = content };
-        return await SendJsonAsync<JobInfo>(request, cancellationToken).ConfigureAwait(false);
+        return content;
     }
+
+    private static JsonElement ToElement(object parameters) =>
+        parameters is JsonElement e ? e : JsonSerializer.SerializeToElement(parameters, parameters.GetType(), DePinJson.Options);
 
     /// <summary>Submits a job whose parameters are serialized from <paramref name="parameters"/> (an anonymous object, a dictionary, a record...).</summary>
     public Task<JobInfo> SubmitJobAsync(string kernel, object parameters, SubmitJobOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        var element = parameters is JsonElement e ? e : JsonSerializer.SerializeToElement(parameters, parameters.GetType(), DePinJson.Options);
-        return SubmitJobAsync(kernel, element, options, cancellationToken);
+        return SubmitJobAsync(kernel, ToElement(parameters), options, cancellationToken);
     }
 
     /// <summary>Job status and progress (<c>GET /jobs/{id}</c>).</summary>

@@ -38,6 +38,25 @@ public sealed record SubmitJobOptions
     public int? Priority { get; init; }
     /// <summary>Budget in micro-credits; the job is refused when its price is higher. Null = no limit.</summary>
     public long? MaxPriceMicroCredits { get; init; }
+    /// <summary>Which nodes may run the job (device kinds, minimum memory, minimum measured GFLOP/s). Null = any node.</summary>
+    public JobRequirements? Requirements { get; init; }
+}
+
+/// <summary>Which nodes may run a job; every constraint left empty/null accepts any node.</summary>
+public sealed record JobRequirements
+{
+    /// <summary>Accepted device kinds (<c>Cuda</c>, <c>OpenCL</c>, <c>IlgpuCpu</c>, <c>VectorCpu</c>); empty = any.</summary>
+    public IReadOnlyList<string> DeviceKinds { get; init; } = [];
+    /// <summary>Minimum device memory in bytes.</summary>
+    public long? MinMemoryBytes { get; init; }
+    /// <summary>Minimum measured SGEMM throughput of the node, GFLOP/s.</summary>
+    public double? MinGflops { get; init; }
+
+    /// <summary>Every device kind a node can report.</summary>
+    public static IReadOnlyList<string> KnownDeviceKinds { get; } = ["Cuda", "OpenCL", "IlgpuCpu", "VectorCpu"];
+
+    /// <summary>True when no constraint is set.</summary>
+    [JsonIgnore] public bool IsEmpty => DeviceKinds.Count == 0 && MinMemoryBytes is null && MinGflops is null;
 }
 
 /// <summary>A job as returned by <c>GET /jobs/{id}</c>.</summary>
@@ -77,6 +96,42 @@ public sealed record JobInfo
     public string? ResultContentType { get; init; }
     /// <summary>Fraction of verified units, 0..1.</summary>
     public double Progress { get; init; }
+    /// <summary>Which nodes may run the job; null when the job accepts any node (or the server predates requirements).</summary>
+    public JobRequirements? Requirements { get; init; }
+    /// <summary>Estimated work of the whole job in GFLOP (one replica); 0 when the server does not report it.</summary>
+    public double EstimatedGflop { get; init; }
+}
+
+/// <summary>A job's price and expected run time per online node (<c>POST /jobs/quote</c>); nothing is submitted.</summary>
+public sealed record QuoteInfo
+{
+    /// <summary>Catalog kernel name.</summary>
+    public string Kernel { get; init; } = "";
+    /// <summary>Number of work units the job would be split into.</summary>
+    public int UnitCount { get; init; }
+    /// <summary>Price of one unit in micro-credits.</summary>
+    public long PricePerUnitMicroCredits { get; init; }
+    /// <summary>Price of the whole job in micro-credits.</summary>
+    public long PriceMicroCredits { get; init; }
+    /// <summary>Estimated work of the whole job in GFLOP (one replica).</summary>
+    public double EstimatedGflop { get; init; }
+    /// <summary>Every online node, with whether it meets the requirements and how long it would take alone.</summary>
+    public IReadOnlyList<NodeEstimateInfo> Nodes { get; init; } = [];
+}
+
+/// <summary>One online node in a quote: how long it would take for the whole job at its measured SGEMM rate (a rough bound).</summary>
+public sealed record NodeEstimateInfo
+{
+    /// <summary>Node id.</summary>
+    public string NodeId { get; init; } = "";
+    /// <summary>Cuda, OpenCL, IlgpuCpu or VectorCpu.</summary>
+    public string DeviceKind { get; init; } = "";
+    /// <summary>Measured SGEMM throughput, GFLOP/s.</summary>
+    public double SgemmGflops { get; init; }
+    /// <summary>Whether the node meets the job's requirements.</summary>
+    public bool Eligible { get; init; }
+    /// <summary>Expected seconds for the whole job on this node alone, all replicas; null when the node has no measured rate.</summary>
+    public double? ExpectedSeconds { get; init; }
 }
 
 /// <summary>A row of <c>GET /jobs</c>.</summary>
