@@ -107,6 +107,68 @@ public sealed class SettlementCrashTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task Settlement_runs_on_the_silo_that_holds_the_key_while_gpu_silos_have_none()
+    {
+        await using var anvil = await AnvilNode.StartAsync(new AnvilOptions());
+        var settlerKey = DevChainKeys.Account0(anvil.ChainId);
+        var contracts = new SettlementContracts(anvil.RpcUrl, settlerKey, anvil.ChainId);
+        var deployment = await contracts.DeployAsync();
+        var funding = BigInteger.Pow(10, 6 + 18);
+        await contracts.MintAsync(deployment.TokenAddress, settlerKey.Address, funding);
+        await contracts.FundDistributorAsync(deployment, funding);
+        var secrets = Directory.CreateTempSubdirectory("depin-keystore-").FullName;
+        try
+        {
+            var keystore = Path.Combine(secrets, "settler.json");
+            var passwordFile = Path.Combine(secrets, "password");
+            var password = "pw-" + Guid.NewGuid().ToString("N");
+            SettlerKeySource.WriteKeystore(settlerKey, password, keystore, scryptN: 4096);
+            await File.WriteAllTextAsync(passwordFile, password + "\n");
+
+            await using var cluster = await LocalCluster.StartRedisOnlyAsync(output);
+            try
+            {
+                // The GPU silo starts first, without any settlement configuration: at that moment nothing can settle,
+                // so the ledger may well be placed on it. It must still end up settling on the silo with the key.
+                await cluster.AddSiloAsync("gpu", "gpu", new Dictionary<string, string> { ["Ledger:EpochPeriod"] = "00:00:00" }, Operator);
+                await cluster.AddSiloAsync("api", "api", new Dictionary<string, string>
+                {
+                    ["Settlement:Mode"] = "External",
+                    ["Settlement:RpcUrl"] = anvil.RpcUrl,
+                    ["Settlement:DistributorAddress"] = deployment.DistributorAddress,
+                    ["Settlement:TokenAddress"] = deployment.TokenAddress,
+                    ["Settlement:ChainId"] = anvil.ChainId.ToString(CultureInfo.InvariantCulture),
+                    ["Settlement:KeystorePath"] = keystore,
+                    ["Settlement:KeystorePasswordFile"] = passwordFile,
+                    ["Settlement:PollInterval"] = "00:00:00.200",
+                    ["Ledger:EpochPeriod"] = "00:00:00",
+                });
+
+                var price = await RunJobAsync(cluster, seed: 301, expectedCumulative: null);
+                using (var close = await cluster.Api.Http.PostAsync("/epochs/close", null))
+                    Assert.True(close.IsSuccessStatusCode, await close.Content.ReadAsStringAsync());
+                var epoch = await WaitEpochConfirmedAsync(cluster, 1);
+                Assert.StartsWith("0x", epoch.GetProperty("transactionHash").GetString());
+                var chain = new EpochSettler(new SettlementOptions
+                {
+                    RpcUrl = anvil.RpcUrl, DistributorAddress = deployment.DistributorAddress, ChainId = anvil.ChainId,
+                }, settlerKey);
+                Assert.Equal(1UL, await chain.GetOnChainEpochAsync());
+                Assert.Equal(new BigInteger(price) * WeiPerMicroCredit, (await chain.GetStateAsync()).TotalPosted);
+            }
+            catch
+            {
+                cluster.DumpLogs();
+                throw;
+            }
+        }
+        finally
+        {
+            try { Directory.Delete(secrets, recursive: true); } catch (IOException) { }
+        }
+    }
+
     private async Task RunAsync(LocalCluster cluster, AnvilNode anvil, EpochSettler chain, SettlementContracts contracts,
         SettlementDeployment deployment, Dictionary<string, string> settings, WhileDown whileDown, Stopwatch watch)
     {

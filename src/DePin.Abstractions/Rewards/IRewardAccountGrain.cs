@@ -24,7 +24,8 @@ public interface ILedgerGrain : IGrainWithIntegerKey
     /// <summary>Newest first.</summary>
     [Alias("ListEpochs")] Task<IReadOnlyList<EpochSettlement>> ListEpochsAsync(int offset, int limit);
     [Alias("GetEpoch")] Task<EpochSettlement?> GetEpochAsync(long epoch);
-    /// <summary>Starts the epoch timer (idempotent); called at silo start.</summary>
+    /// <summary>Activates the ledger (its activation starts the epoch timer) and, when epochs close on a timer, registers a
+    /// reminder that brings it back after a silo loss. Idempotent; called at every silo start.</summary>
     [Alias("Start")] Task StartAsync();
     /// <summary>Called by <see cref="IEpochSettlementGrain"/> as the epoch's transaction progresses.</summary>
     [Alias("MarkSettlement"), OneWay] Task MarkSettlementAsync(long epoch, SettlementState state, string? transactionHash);

@@ -4,6 +4,7 @@ using DePin.Grains.Settlement;
 using DePin.Settlement.Merkle;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Runtime;
 
 namespace DePin.Grains.Rewards;
 
@@ -21,24 +22,36 @@ public sealed class LedgerState
 /// With settlement enabled it computes the batch's Merkle root and hands the epoch to its
 /// <see cref="IEpochSettlementGrain"/>, which sends it on chain; epochs are posted strictly in order.
 /// </summary>
+[SettlerSiloPlacementFilter]
 public sealed class LedgerGrain(
     [PersistentState("ledger", StorageNames.Store)] IPersistentState<LedgerState> state,
     IOptions<LedgerOptions> options,
     SettlementGateway settlement,
+    SettlerSilos settlerSilos,
     TimeProvider clock,
-    ILogger<LedgerGrain> logger) : Grain, ILedgerGrain
+    ILogger<LedgerGrain> logger) : Grain, ILedgerGrain, IRemindable
 {
+    private const string WakeUp = "ledger";
     private IGrainTimer? _timer;
     private (long Epoch, CumulativeMerkleTree Tree)? _tree;
 
-    Task ILedgerGrain.StartAsync()
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        // The epoch timer belongs to the activation: every activation (first, after a move, after a silo loss) starts it.
         var period = options.Value.EpochPeriod;
-        if (_timer is null && period > TimeSpan.Zero)
-        {
+        if (period > TimeSpan.Zero)
             _timer = this.RegisterGrainTimer(async _ => await CloseAsync(), new GrainTimerCreationOptions(period, period) { KeepAlive = true });
-        }
-        return Task.CompletedTask;
+        // Resume handing epochs to the chain after a move or a restart (or move on, if this silo cannot settle).
+        await SettlePendingAsync();
+    }
+
+    // The reminder only brings the ledger back to life (and so its timer) after its silo is lost or it moved.
+    Task IRemindable.ReceiveReminder(string reminderName, TickStatus status) => Task.CompletedTask;
+
+    async Task ILedgerGrain.StartAsync()
+    {
+        if (_timer is not null) await this.RegisterOrUpdateReminder(WakeUp, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
     }
 
     async Task ILedgerGrain.RegisterAccountAsync(string address)
@@ -148,7 +161,20 @@ public sealed class LedgerGrain(
     /// <summary>Hands every epoch not yet sent to its settlement grain, oldest first (the contract takes them in order).</summary>
     private async Task SettlePendingAsync()
     {
-        if (!settlement.IsEnabled) return;
+        if (!settlement.IsEnabled)
+        {
+            // Placed here before a silo that can settle joined: move there (the next call places this grain again).
+            if (settlerSilos.AnotherCanSettle() && state.State.Epochs.Exists(e => e.State == SettlementState.NotSent))
+            {
+                logger.LogInformation("No chain connection on this silo; the ledger moves to a silo that can settle");
+                DeactivateOnIdle();
+            }
+            else
+            {
+                logger.LogDebug("No silo can settle: epochs stay NotSent ({Silos})", settlerSilos.Describe());
+            }
+            return;
+        }
         var changed = false;
         for (var i = 0; i < state.State.Epochs.Count; i++)
         {

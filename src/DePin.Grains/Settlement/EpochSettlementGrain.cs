@@ -33,9 +33,11 @@ public sealed class EpochSettlementGrainState
 /// A transaction not mined within <c>Settlement:ReplaceAfter</c> is replaced with the same nonce and fees bumped
 /// ≥ 12.5 %. Progress runs on a timer outside the ledger's turns; a reminder wakes the grain after a silo crash.
 /// </summary>
+[SettlerSiloPlacementFilter]
 public sealed class EpochSettlementGrain(
     [PersistentState("settlement", StorageNames.Store)] IPersistentState<EpochSettlementGrainState> state,
     SettlementGateway gateway,
+    SettlerSilos settlerSilos,
     IOptions<SettlementHostOptions> options,
     TimeProvider clock,
     ILogger<EpochSettlementGrain> logger) : Grain, IEpochSettlementGrain, IRemindable
@@ -85,7 +87,13 @@ public sealed class EpochSettlementGrain(
     /// <summary>One step of the protocol; any failure is recorded and retried on the next tick.</summary>
     private async Task StepAsync(CancellationToken cancellationToken)
     {
-        if (state.State.State == SettlementState.Confirmed || !gateway.IsEnabled) return;
+        if (state.State.State == SettlementState.Confirmed) return;
+        if (!gateway.IsEnabled)
+        {
+            // No chain connection on this silo: move to one that has it (the next call or reminder places us again).
+            if (settlerSilos.AnotherCanSettle()) DeactivateOnIdle();
+            return;
+        }
         var settler = gateway.Settler;
         try
         {

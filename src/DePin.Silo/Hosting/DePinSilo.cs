@@ -9,6 +9,8 @@ using DePin.Silo.Api;
 using DePin.Silo.Workers;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+using Orleans.Placement;
 using OpenTelemetry.Metrics;
 using Orleans.Storage;
 
@@ -54,6 +56,12 @@ public static class DePinSilo
                 orleans.Services.AddSingleton<IWorkUnitStore, MemoryWorkUnitStore>();
                 orleans.Services.AddSingleton<IJobOutputStore, MemoryJobOutputStore>();
             }
+            // Ledger and settlement grains go to silos that can settle (SettlerSiloPlacementFilter).
+            var settlementOptions = builder.Configuration.GetSection(SettlementHostOptions.Section).Get<SettlementHostOptions>() ?? new SettlementHostOptions();
+            var settles = SettlementSetup.CanSettle(settlementOptions);
+            orleans.UseSiloMetadata(new Dictionary<string, string> { [SettlerSiloPlacementFilterDirector.MetadataKey] = settles ? "true" : "false" });
+            orleans.Services.AddPlacementFilter<SettlerSiloPlacementFilterStrategy, SettlerSiloPlacementFilterDirector>(ServiceLifetime.Singleton);
+            orleans.Services.AddSingleton<SettlerSilos>();
             orleans.Configure<EndpointOptions>(o =>
             {
                 o.AdvertisedIPAddress = IPAddress.Parse(silo.AdvertisedIp);

@@ -34,6 +34,11 @@ public sealed class SettlementSetup(
             case SettlementMode.DevChain:
                 await StartDevChainAsync(o, cancellationToken);
                 return;
+            case SettlementMode.External when !CanSettle(o):
+                // A shared configuration (k8s ConfigMap) may say External on every silo; only those with the key mounted settle.
+                logger.LogWarning("Settlement:Mode is External but this silo has no settler keystore at '{Path}': it will not settle; silos that have one do",
+                    o.KeystorePath);
+                return;
             case SettlementMode.External:
                 var key = SettlerKeySource.Load(new SettlerKeyOptions
                 {
@@ -82,6 +87,14 @@ public sealed class SettlementSetup(
         ChainId = chainId ?? o.ChainId,
         Confirmations = o.Confirmations,
         ReceiptTimeout = TimeSpan.FromSeconds(30),
+    };
+
+    /// <summary>Whether a silo with these settings can settle: DevChain, or External with the settler keystore present.</summary>
+    public static bool CanSettle(SettlementHostOptions options) => options.Mode switch
+    {
+        SettlementMode.DevChain => true,
+        SettlementMode.External => !string.IsNullOrWhiteSpace(options.KeystorePath) && File.Exists(options.KeystorePath),
+        _ => false,
     };
 
     /// <inheritdoc />
