@@ -79,10 +79,7 @@ public sealed class MonteCarloPiKernel : KernelBase
     protected override byte[] ExecuteIlgpu(ComputeDevice device, KernelUnit unit)
     {
         var (samples, seed) = ReadUnit(unit);
-        ulong pairs = ((ulong)samples + 1) / 2;
-        long maxThreads = device.IsGpu ? Math.Max(1, device.ComputeUnits) * 2048L : 256;
-        int threads = (int)Math.Min((long)pairs, maxThreads);
-        ulong perThread = (pairs + (ulong)threads - 1) / (ulong)threads;
+        var (pairs, threads, perThread) = PairLaunch.For(device, samples);
         var kernel = device.GetOrAdd("montecarlo-pi.kernel", acc =>
             acc.LoadAutoGroupedStreamKernel<Index1D, ulong, ulong, ulong, uint, uint, uint, ArrayView<ulong>>(MonteCarloPiIlgpu.Kernel));
         var partial = device.GetBuffer<ulong>("montecarlo-pi.partial", threads).View.SubView(0, threads);

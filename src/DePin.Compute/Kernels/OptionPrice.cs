@@ -114,10 +114,7 @@ public sealed class OptionPriceKernel : KernelBase
     protected override byte[] ExecuteIlgpu(ComputeDevice device, KernelUnit unit)
     {
         var (a, paths) = ReadUnit(unit);
-        ulong pairs = ((ulong)paths + 1) / 2;
-        long maxThreads = device.IsGpu ? Math.Max(1, device.ComputeUnits) * 2048L : 256;
-        int threads = (int)Math.Min((long)pairs, maxThreads);
-        ulong perThread = (pairs + (ulong)threads - 1) / (ulong)threads;
+        var (pairs, threads, perThread) = PairLaunch.For(device, paths);
         var kernel = device.GetOrAdd("option-price.kernel", acc =>
             acc.LoadAutoGroupedStreamKernel<Index1D, OptionPriceIlgpu.Setup, ulong, ulong, ArrayView<double>, ArrayView<double>>(OptionPriceIlgpu.Kernel));
         var sums = device.GetBuffer<double>("option-price.sum", threads).View.SubView(0, threads);
