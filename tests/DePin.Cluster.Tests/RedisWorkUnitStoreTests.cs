@@ -24,7 +24,7 @@ public sealed class RedisWorkUnitStoreTests
 
         var job = new ShardJob("job1", "saxpy", "{}", 3000, 2, 5, 7);
         var units = Enumerable.Range(0, 3000).Select(i => new StoredUnit(new WorkUnitId("job1", i), [(byte)i, 2, 3], i % 3,
-            DateTimeOffset.UnixEpoch.AddSeconds(i), i == 7 ? [new ReplicaResult("n/cpu0", "d", [9])] : [], null)).ToList();
+            DateTimeOffset.UnixEpoch.AddSeconds(i), i == 7 ? [new ReplicaResult("n/cpu0", "d", [9])] : [])).ToList();
         await store.SaveAsync(4, new ShardDelta([job], [], units, []));
         await store.SaveAsync(4, new ShardDelta([], [], [units[7] with { Attempts = 4 }], [.. units.Take(5).Select(u => u.Id)]));
 

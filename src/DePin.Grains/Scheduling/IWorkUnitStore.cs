@@ -16,15 +16,14 @@ public interface IWorkUnitStore
     Task SaveAsync(int shard, ShardDelta delta);
 }
 
-/// <summary>A stored unit: its input, attempts so far and replica results not yet verified.</summary>
+/// <summary>A stored unit still to be verified: its input, attempts so far and replica results that did not reach a quorum yet.</summary>
 [GenerateSerializer, Immutable, Alias("depin.StoredUnit")]
 public sealed record StoredUnit(
     [property: Id(0)] WorkUnitId Id,
     [property: Id(1)] byte[] Input,
     [property: Id(2)] int Attempts,
     [property: Id(3)] DateTimeOffset EnqueuedAt,
-    [property: Id(4)] IReadOnlyList<ReplicaResult> Replicas,
-    [property: Id(5)] VerifiedUnit? Verified);
+    [property: Id(4)] IReadOnlyList<ReplicaResult> Replicas);
 
 /// <summary>One node's output for a unit.</summary>
 [GenerateSerializer, Immutable, Alias("depin.ReplicaResult")]

@@ -55,8 +55,7 @@ public sealed class WorkQueueGrain(
             unit.Agreement = LargestAgreement(unit).Count;
             _units[unit.Id] = unit;
             job.Pending++;
-            if (stored.Verified is { } verified) AddToOutbox(verified, unit.Id.JobId);
-            else MakeReady(unit);
+            MakeReady(unit);
         }
 
         this.RegisterGrainTimer(SweepAsync, new GrainTimerCreationOptions(_options.LeaseSweepInterval, _options.LeaseSweepInterval)
@@ -85,7 +84,7 @@ public sealed class WorkQueueGrain(
             _units[id] = unit;
             job.Pending++;
             MakeReady(unit);
-            delta.UpsertUnits.Add(unit.ToStored(null));
+            delta.UpsertUnits.Add(unit.ToStored());
         }
 
         await SaveAsync(delta);
@@ -207,7 +206,7 @@ public sealed class WorkQueueGrain(
                 else
                 {
                     MakeReady(unit);
-                    delta.UpsertUnits.Add(unit.ToStored(null));
+                    delta.UpsertUnits.Add(unit.ToStored());
                 }
                 continue;
             }
@@ -248,7 +247,7 @@ public sealed class WorkQueueGrain(
             else
             {
                 if (unit.NeedsMoreLeases) MakeReady(unit);
-                delta.UpsertUnits.Add(unit.ToStored(null));
+                delta.UpsertUnits.Add(unit.ToStored());
             }
         }
 
@@ -312,7 +311,7 @@ public sealed class WorkQueueGrain(
             else
             {
                 MakeReady(unit);
-                delta.UpsertUnits.Add(unit.ToStored(null));
+                delta.UpsertUnits.Add(unit.ToStored());
             }
         }
         _expired += expired;
@@ -450,7 +449,7 @@ public sealed class WorkQueueGrain(
         public bool NeedsMoreLeases => !Verified && Leases.Count + Agreement < Job.Definition.Redundancy;
         public bool HasReplicaFrom(string nodeId) => Replicas.Exists(r => r.NodeId == nodeId);
         public bool HasWorked(string nodeId) => HasReplicaFrom(nodeId) || Leases.Exists(l => l.NodeId == nodeId);
-        public StoredUnit ToStored(VerifiedUnit? verified) => new(Id, Input, Attempts, EnqueuedAt, [.. Replicas], verified);
+        public StoredUnit ToStored() => new(Id, Input, Attempts, EnqueuedAt, [.. Replicas]);
     }
 
     private sealed class ActiveLease(long leaseId, WorkUnitId unit, string nodeId, DateTimeOffset deadline)
