@@ -152,7 +152,9 @@ public sealed class SettlementCrashTests(ITestOutputHelper output)
                 Assert.StartsWith("0x", epoch.GetProperty("transactionHash").GetString());
                 var chain = new EpochSettler(new SettlementOptions
                 {
-                    RpcUrl = anvil.RpcUrl, DistributorAddress = deployment.DistributorAddress, ChainId = anvil.ChainId,
+                    RpcUrl = anvil.RpcUrl,
+                    DistributorAddress = deployment.DistributorAddress,
+                    ChainId = anvil.ChainId,
                 }, settlerKey);
                 Assert.Equal(1UL, await chain.GetOnChainEpochAsync());
                 Assert.Equal(new BigInteger(price) * WeiPerMicroCredit, (await chain.GetStateAsync()).TotalPosted);
