@@ -72,10 +72,12 @@ public sealed class RedisServer : IAsyncDisposable
             try
             {
                 await using var c = await ConnectionMultiplexer.ConnectAsync($"{ConnectionString},connectTimeout=500");
+                // Ready means answering commands: after a restart Redis replies LOADING until its append-only file is read.
                 await c.GetDatabase().PingAsync();
                 return;
             }
-            catch (RedisConnectionException) when (DateTime.UtcNow < deadline && !_process.HasExited)
+            catch (Exception ex) when ((ex is RedisConnectionException || (ex is RedisServerException && ex.Message.StartsWith("LOADING", StringComparison.Ordinal)))
+                                       && DateTime.UtcNow < deadline && !_process.HasExited)
             {
                 await Task.Delay(50);
             }
