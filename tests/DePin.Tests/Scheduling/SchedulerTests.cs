@@ -24,7 +24,7 @@ public sealed class SchedulerTests(SchedulerTests.Silo fixture) : IClassFixture<
         public async Task InitializeAsync() => Host = await TestSilo.StartAsync(workers: false, new Dictionary<string, string?>
         {
             ["Scheduler:QueueShards"] = "1",
-            ["Scheduler:LeaseDuration"] = "00:00:01",
+            ["Scheduler:LeaseDuration"] = "00:00:02",
             ["Scheduler:LeaseSweepInterval"] = "00:00:00.050",
             ["Scheduler:MaxAttempts"] = "3",
         });
