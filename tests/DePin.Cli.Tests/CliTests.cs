@@ -8,24 +8,7 @@ namespace DePin.Cli.Tests;
 
 public class CliTests
 {
-    private sealed record Outcome(int ExitCode, string Out, string Err);
-
-    private static async Task<Outcome> Run(StubHandler? handler, params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var context = new CliContext
-        {
-            Out = stdout,
-            Error = stderr,
-            Handler = handler,
-            ApiDefault = "http://api.test:5080",
-            PollInterval = TimeSpan.FromMilliseconds(1),
-            OutputIsTerminal = true,
-        };
-        int code = await Cli.RunAsync(args, context);
-        return new Outcome(code, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<Outcome> Run(StubHandler? handler, params string[] args) => CliRun.RunAsync(handler, null, args);
 
     private static void NoStackTrace(Outcome o)
     {

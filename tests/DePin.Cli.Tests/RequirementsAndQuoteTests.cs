@@ -7,24 +7,7 @@ namespace DePin.Cli.Tests;
 /// <summary>Node requirements on <c>submit</c>, <c>depin quote</c> (POST /jobs/quote), and their display in <c>status</c>.</summary>
 public class RequirementsAndQuoteTests
 {
-    private sealed record Outcome(int ExitCode, string Out, string Err);
-
-    private static async Task<Outcome> Run(StubHandler? handler, params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var context = new CliContext
-        {
-            Out = stdout,
-            Error = stderr,
-            Handler = handler,
-            ApiDefault = "http://api.test:5080",
-            PollInterval = TimeSpan.FromMilliseconds(1),
-            OutputIsTerminal = true,
-        };
-        int code = await Cli.RunAsync(args, context);
-        return new Outcome(code, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<Outcome> Run(StubHandler? handler, params string[] args) => CliRun.RunAsync(handler, null, args);
 
     private const string QuoteJson = """
         {"kernel":"montecarlo-pi","unitCount":8,"pricePerUnitMicroCredits":1000,"priceMicroCredits":8000,"estimatedGflop":12.5,

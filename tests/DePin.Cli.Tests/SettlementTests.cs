@@ -14,25 +14,8 @@ public class SettlementTests
     private static readonly string Root = "0x" + new string('a', 64);
     private static readonly string Tx = "0x" + new string('b', 64);
 
-    private sealed record Outcome(int ExitCode, string Out, string Err);
-
-    private static async Task<Outcome> Run(StubHandler? handler, IReadOnlyDictionary<string, string>? env, params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var context = new CliContext
-        {
-            Out = stdout,
-            Error = stderr,
-            Handler = handler,
-            ApiDefault = "http://api.test:5080",
-            PollInterval = TimeSpan.FromMilliseconds(1),
-            OutputIsTerminal = true,
-            GetEnvironmentVariable = name => env is not null && env.TryGetValue(name, out var v) ? v : null,
-        };
-        int code = await Cli.RunAsync(args, context);
-        return new Outcome(code, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<Outcome> Run(StubHandler? handler, IReadOnlyDictionary<string, string>? env, params string[] args) =>
+        CliRun.RunAsync(handler, name => env is not null && env.TryGetValue(name, out var v) ? v : null, args);
 
     private static Task<Outcome> Run(StubHandler? handler, params string[] args) => Run(handler, null, args);
 
