@@ -14,6 +14,16 @@ public interface IWorkQueueGrain : IGrainWithIntegerKey
     /// Units of jobs with requirements go only to nodes whose <paramref name="capabilities"/> meet them.</summary>
     [Alias("LeaseFor")] Task<IReadOnlyList<WorkUnitLease>> LeaseAsync(string nodeId, int max, Nodes.NodeCapabilities? capabilities);
 
+    /// <summary>Leases per <paramref name="request"/>: at most its <c>Max</c>, never beyond its <c>MaxHeld</c> units held in this shard.</summary>
+    [Alias("LeaseWith")] Task<IReadOnlyList<WorkUnitLease>> LeaseAsync(LeaseRequest request);
+
+    /// <summary>Subscribes (or renews) an observer told when units become ready; a subscription lapses unless renewed
+    /// within a few minutes.</summary>
+    [Alias("Subscribe")] Task SubscribeAsync(IWorkAvailableObserver observer);
+
+    /// <summary>Ends a subscription.</summary>
+    [Alias("Unsubscribe")] Task UnsubscribeAsync(IWorkAvailableObserver observer);
+
     /// <summary>Leases to a node of unknown capabilities: only units of jobs without requirements.</summary>
     [Alias("Lease")] Task<IReadOnlyList<WorkUnitLease>> LeaseAsync(string nodeId, int max);
 

@@ -95,6 +95,13 @@ public sealed class WorkQueueGrain(
     Task<IReadOnlyList<WorkUnitLease>> IWorkQueueGrain.LeaseAsync(string nodeId, int max, NodeCapabilities? capabilities) =>
         LeaseAsync(nodeId, max, capabilities);
 
+    Task<IReadOnlyList<WorkUnitLease>> IWorkQueueGrain.LeaseAsync(LeaseRequest request) =>
+        LeaseAsync(request.NodeId, request.Max, request.Capabilities);
+
+    Task IWorkQueueGrain.SubscribeAsync(IWorkAvailableObserver observer) => Task.CompletedTask;
+
+    Task IWorkQueueGrain.UnsubscribeAsync(IWorkAvailableObserver observer) => Task.CompletedTask;
+
     private async Task<IReadOnlyList<WorkUnitLease>> LeaseAsync(string nodeId, int max, NodeCapabilities? capabilities)
     {
         if (max <= 0 || _ready.Count == 0) return [];
