@@ -6,7 +6,7 @@ using System.Net.Sockets;
 using DePin.Abstractions.Jobs;
 using DePin.Abstractions.Scheduling;
 using DePin.Silo.Hosting;
-using DePin.Silo.Workers;
+using DePin.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 

@@ -14,6 +14,8 @@ public static class PayoutAddress
         {
             if (!char.IsAsciiHexDigit(value[i])) return false;
         }
+        // The zero address burns whatever is paid to it, and the Merkle distributor refuses it as a leaf.
+        if (value.AsSpan(2).IndexOfAnyExcept('0') < 0) return false;
         normalized = "0x" + value[2..].ToLowerInvariant();
         return true;
     }

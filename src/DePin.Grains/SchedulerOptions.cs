@@ -30,8 +30,16 @@ public sealed class SchedulerOptions
     /// <summary>Largest redundancy a client may ask for.</summary>
     [Range(1, 16)] public int MaxRedundancy { get; set; } = 5;
 
-    /// <summary>Node liveness: a node is online when it sent a heartbeat within this window.</summary>
-    public TimeSpan NodeOnlineWindow { get; set; } = TimeSpan.FromSeconds(15);
+    /// <summary>
+    /// Node liveness: a node is online when it sent a heartbeat within this window. Idle community agents check in
+    /// once per long poll (<c>NodeGateway:MaxLongPoll</c>, 20 s), so keep this above it.
+    /// </summary>
+    public TimeSpan NodeOnlineWindow { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The queue shard that owns unit <paramref name="index"/> of <paramref name="jobId"/>: a job's units go to
+    /// consecutive shards in chunks of <see cref="UnitsPerShardChunk"/>, starting at the job's hash.</summary>
+    public int ShardOf(string jobId, int index) =>
+        (DePin.Abstractions.ShardHash.Bucket(jobId, QueueShards) + index / UnitsPerShardChunk) % QueueShards;
 }
 
 /// <summary>Ledger settings, bound from the <c>Ledger</c> configuration section.</summary>

@@ -22,7 +22,8 @@ public sealed record JobRequirements
         if (node is null) return false;
         if (DeviceKinds.Count > 0 && !DeviceKinds.Contains(node.DeviceKind, StringComparer.OrdinalIgnoreCase)) return false;
         if (MinMemoryBytes is { } memory && node.MemoryBytes < memory) return false;
-        if (MinGflops is { } gflops && node.SgemmGflops < gflops) return false;
+        // A claimed (unmeasured) speed counts as none: a node cannot talk its way into jobs it is too slow for.
+        if (MinGflops is { } gflops && (!node.Measured || node.SgemmGflops < gflops)) return false;
         return true;
     }
 }

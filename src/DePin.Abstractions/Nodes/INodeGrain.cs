@@ -6,6 +6,8 @@ public interface INodeGrain : IGrainWithStringKey
 {
     [Alias("Register")] Task<NodeView> RegisterAsync(NodeRegistration registration);
     [Alias("Heartbeat")] Task HeartbeatAsync();
+    /// <summary>A heartbeat that also returns what leasing needs: capabilities and standing. Null when never registered.</summary>
+    [Alias("CheckIn")] Task<NodeCheckIn?> CheckInAsync();
     /// <summary>Counts results that agreed (verified) or disagreed (rejected) with the verified output.</summary>
     [Alias("RecordOutcomes")] Task RecordOutcomesAsync(int verified, int rejected);
     /// <summary>The node, or null when never registered.</summary>
@@ -13,6 +15,13 @@ public interface INodeGrain : IGrainWithStringKey
     /// <summary>Operator payout address, or null when never registered.</summary>
     [Alias("GetOperator")] Task<string?> GetOperatorAsync();
 }
+
+/// <summary>A node's capabilities and standing, as the lease path needs them.</summary>
+[GenerateSerializer, Immutable, Alias("depin.NodeCheckIn")]
+public sealed record NodeCheckIn(
+    [property: Id(0)] NodeCapabilities Capabilities,
+    [property: Id(1)] long UnitsVerified,
+    [property: Id(2)] long UnitsRejected);
 
 /// <summary>One shard of the index of registered nodes (key = <see cref="DirectoryShards.Of"/> of the node id).</summary>
 [Alias("depin.INodeDirectoryGrain")]

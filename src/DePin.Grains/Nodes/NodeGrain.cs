@@ -39,6 +39,13 @@ public sealed class NodeGrain(
         return Task.CompletedTask;
     }
 
+    Task<NodeCheckIn?> INodeGrain.CheckInAsync()
+    {
+        if (state.State.Registration is not { } r) return Task.FromResult<NodeCheckIn?>(null);
+        _lastHeartbeat = clock.GetUtcNow();
+        return Task.FromResult<NodeCheckIn?>(new NodeCheckIn(r.Capabilities, state.State.UnitsVerified, state.State.UnitsRejected));
+    }
+
     async Task INodeGrain.RecordOutcomesAsync(int verified, int rejected)
     {
         state.State.UnitsVerified += verified;
@@ -67,6 +74,7 @@ public sealed class NodeGrain(
             UnitsVerified = s.UnitsVerified,
             UnitsRejected = s.UnitsRejected,
             Reputation = total == 0 ? 1 : (double)s.UnitsVerified / total,
+            Community = r.Community,
         };
     }
 }

@@ -6,6 +6,9 @@ using DePin.Grains.Scheduling;
 using DePin.Grains.Settlement;
 using DePin.Silo.Settlement;
 using DePin.Silo.Api;
+using DePin.Silo.Leasing;
+using DePin.Silo.NodeGateway;
+using DePin.Worker;
 using DePin.Silo.Workers;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -74,6 +77,9 @@ public static class DePinSilo
                 await services.GetRequiredService<IGrainFactory>().GetGrain<ILedgerGrain>(0).StartAsync());
         });
 
+        // Long-poll leasing for this silo's workers and the node gateway.
+        builder.Services.AddSingleton<LeaseBroker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LeaseBroker>());
         if (silo.HasGpuRole)
         {
             builder.Services.AddSingleton<NodeWorkerService>();
@@ -84,6 +90,7 @@ public static class DePinSilo
         builder.Services.AddOpenApi();
         builder.Services.AddHealthChecks();
         builder.Services.AddJobApiRateLimiting(builder.Configuration);
+        builder.Services.AddNodeGateway();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(SchedulerMetrics.MeterName, "Microsoft.Orleans")
             .AddPrometheusExporter());
@@ -99,6 +106,8 @@ public static class DePinSilo
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.UseRateLimiter();
         app.MapHealthChecks("/health");
         app.MapPrometheusScrapingEndpoint(); // GET /metrics
@@ -106,6 +115,7 @@ public static class DePinSilo
         {
             app.MapOpenApi();
             app.MapJobApi();
+            app.MapNodeGateway();
         }
         return app;
     }

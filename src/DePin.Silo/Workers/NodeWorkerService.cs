@@ -5,6 +5,8 @@ using DePin.Compute.Catalog;
 using DePin.Compute.Devices;
 using DePin.Grains;
 using DePin.Silo.Hosting;
+using DePin.Silo.Leasing;
+using DePin.Worker;
 using Microsoft.Extensions.Options;
 
 namespace DePin.Silo.Workers;
@@ -16,8 +18,8 @@ namespace DePin.Silo.Workers;
 /// </summary>
 public sealed class NodeWorkerService(
     IGrainFactory grains,
+    LeaseBroker broker,
     IOptions<WorkerOptions> workerOptions,
-    IOptions<SchedulerOptions> schedulerOptions,
     IOptions<SiloOptions> siloOptions,
     ILocalSiloDetails silo,
     ILogger<NodeWorkerService> logger) : BackgroundService
@@ -63,7 +65,8 @@ public sealed class NodeWorkerService(
                 });
                 logger.LogInformation("Node {NodeId} registered: {Device} ({Kind}), operator {Operator}, {Gflops:F1} GFLOP/s",
                     nodeId, device.Name, device.Kind, operatorAddress, benchmark?.SgemmGflops ?? 0);
-                var worker = new NodeWorker(nodeId, capabilities, executor, grains, schedulerOptions, options, logger);
+                var transport = new ClusterWorkTransport(nodeId, capabilities, broker, grains, logger);
+                var worker = new NodeWorker(nodeId, transport, executor, options.ToLoopOptions(), logger);
                 _workers.Add(worker);
                 runs.Add(worker.RunAsync(stoppingToken));
             }

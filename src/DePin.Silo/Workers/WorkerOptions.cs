@@ -22,8 +22,9 @@ public sealed class WorkerOptions : IValidatableObject
     /// <summary>Units leased per call; results are reported in the same batches.</summary>
     [Range(1, 4096)] public int BatchSize { get; set; } = 128;
 
-    /// <summary>Longest wait between polls of empty queues.</summary>
-    public TimeSpan MaxIdleDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+    /// <summary>How long an idle worker's lease call waits for work before asking again (long poll; a shard that gets
+    /// ready units wakes a waiting worker at once).</summary>
+    public TimeSpan LongPollWait { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>
     /// How often the node heartbeats and renews the leases it holds. Keep it at most a third of
@@ -40,11 +41,21 @@ public sealed class WorkerOptions : IValidatableObject
     /// <summary>Measure SGEMM GFLOP/s and copy bandwidth at start-up (a fraction of a second per device).</summary>
     public bool ProbeOnStart { get; set; } = true;
 
+    /// <summary>The loop settings of <see cref="DePin.Worker.NodeWorker"/>.</summary>
+    public DePin.Worker.WorkerLoopOptions ToLoopOptions() => new()
+    {
+        BatchSize = BatchSize,
+        LongPollWait = LongPollWait,
+        HeartbeatInterval = HeartbeatInterval,
+    };
+
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!PayoutAddress.TryNormalize(OperatorAddress, out _))
             yield return new ValidationResult($"Worker:OperatorAddress '{OperatorAddress}' is not an EVM address (0x followed by 40 hex digits)", [nameof(OperatorAddress)]);
+        if (LongPollWait <= TimeSpan.Zero)
+            yield return new ValidationResult("Worker:LongPollWait must be positive", [nameof(LongPollWait)]);
         if (HeartbeatInterval <= TimeSpan.Zero)
             yield return new ValidationResult("Worker:HeartbeatInterval must be positive", [nameof(HeartbeatInterval)]);
     }

@@ -3,9 +3,8 @@ using System.Threading.Channels;
 using DePin.Abstractions.Scheduling;
 using DePin.Compute.Catalog;
 using DePin.Compute.Devices;
-using DePin.Grains.Scheduling;
 
-namespace DePin.Silo.Workers;
+namespace DePin.Worker;
 
 /// <summary>
 /// Runs kernels for one device on a dedicated thread: GPU contexts are bound to a thread, and kernels must never run
@@ -51,7 +50,7 @@ public sealed class DeviceExecutor : IDisposable
                 LeaseId = lease.LeaseId,
                 Unit = lease.Unit,
                 Output = output,
-                Digest = UnitDigest.Of(output),
+                Digest = ResultDigest.Of(output),
                 ElapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
             };
         }

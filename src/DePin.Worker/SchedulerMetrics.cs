@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using DePin.Abstractions.Scheduling;
 
-namespace DePin.Silo.Workers;
+namespace DePin.Worker;
 
 /// <summary>Worker-side metrics (System.Diagnostics.Metrics; exported by OpenTelemetry, read by the benchmark).</summary>
 public static class SchedulerMetrics
