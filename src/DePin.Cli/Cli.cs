@@ -81,6 +81,7 @@ public static partial class Cli
         root.Subcommands.Add(SettlementCommand(context, g));
         root.Subcommands.Add(StatementCommand(context, g));
         root.Subcommands.Add(ClaimCommand(context, g));
+        root.Subcommands.Add(NodeCommand(context, g));
         root.Subcommands.Add(WaitReadyCommand(context, g));
         root.Subcommands.Add(DemoCommand(context, g));
         return root;

@@ -59,7 +59,13 @@ public sealed partial class NodeAgentGrain(
             return Refused(RegistrationRefusal.Invalid, $"'{Truncate(registration.PayoutAddress)}' is not a payout address (0x and 40 hex digits, not zero).");
         if (!NodeSignatures.IsSignedBy(NodeSignatures.PayoutBindingMessage(Address, payout), registration.PayoutSignature, payout))
             return Refused(RegistrationRefusal.NotAuthenticated, $"The payout binding was not signed by the key of {payout}.");
-        if (registration.Devices.Count is 0 or > MaxDevices)
+        if (registration.Devices.Count == 0)
+        {
+            // A session without devices (e.g. `depin node status`): it covers the devices registered before, if the payout binding still holds.
+            if (state.State.PayoutAddress != payout) return Refused(RegistrationRefusal.Invalid, "This node has not registered devices with this payout address yet: run it first.");
+            return new AgentRegistrationOutcome(RegistrationRefusal.None, null, [.. state.State.NodeIds]);
+        }
+        if (registration.Devices.Count > MaxDevices)
             return Refused(RegistrationRefusal.Invalid, $"An agent registers 1 to {MaxDevices} devices.");
         if (registration.Devices.FirstOrDefault(d => !DeviceId().IsMatch(d.DeviceId)) is { } bad)
             return Refused(RegistrationRefusal.Invalid, $"Device id '{Truncate(bad.DeviceId)}' must be 1-32 characters of a-z, 0-9 and '-'.");

@@ -47,7 +47,7 @@ public static class NodeGatewayEndpoints
     /// <summary>Maps <c>/node/v1</c>.</summary>
     public static void MapNodeGateway(this IEndpointRouteBuilder app)
     {
-        var login = app.MapGroup("/node/v1").WithTags("Node protocol").RequireRateLimiting(LoginPolicy);
+        var login = app.MapGroup("/node/v1").WithTags("Node protocol").AllowAnonymous().RequireRateLimiting(LoginPolicy);
         login.MapPost("/challenge", ChallengeAsync).WithName("nodeChallenge").WithSummary("Get a single-use login nonce for a node key")
             .Produces<ChallengeResponse>().ProducesProblem(400).ProducesProblem(429);
         login.MapPost("/register", RegisterAsync).WithName("nodeRegister")
