@@ -10,6 +10,7 @@ using DePin.Silo.Leasing;
 using DePin.Silo.NodeGateway;
 using DePin.Worker;
 using DePin.Silo.Workers;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Runtime.MembershipService.SiloMetadata;
@@ -38,7 +39,7 @@ public static class DePinSilo
         builder.Services.AddOptions<SchedulerOptions>().BindConfiguration(SchedulerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section);
         builder.Services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddOptions<SettlementHostOptions>().BindConfiguration(SettlementHostOptions.Section);
         builder.Services.AddSingleton<SettlementGateway>();
         // Before the silo: the chain is ready when the first epoch closes, and it stops after the silo.

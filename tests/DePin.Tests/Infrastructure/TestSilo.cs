@@ -36,7 +36,8 @@ public sealed class TestSilo : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Starts a silo. <paramref name="settings"/> are configuration keys such as <c>Scheduler:LeaseDuration</c>.</summary>
-    public static async Task<TestSilo> StartAsync(bool workers, IDictionary<string, string?>? settings = null)
+    public static async Task<TestSilo> StartAsync(bool workers, IDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? services = null)
     {
         var httpPort = FreePort();
         var config = new Dictionary<string, string?>
@@ -54,7 +55,11 @@ public sealed class TestSilo : IAsyncDisposable
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) config[key] = value;
 
-        var app = DePinSilo.Build([], b => b.Configuration.AddInMemoryCollection(config));
+        var app = DePinSilo.Build([], b =>
+        {
+            b.Configuration.AddInMemoryCollection(config);
+            services?.Invoke(b.Services);
+        });
         await app.StartAsync();
         return new TestSilo(app, new Uri($"http://127.0.0.1:{httpPort}"));
     }
