@@ -8,4 +8,10 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     cts.Cancel();
 };
+// SIGTERM (systemd, Kubernetes, `kill`) stops as gracefully as Ctrl+C: `depin node run` drains what it holds.
+using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, signal =>
+{
+    signal.Cancel = true;
+    cts.Cancel();
+});
 return await Cli.RunAsync(args, CliContext.ForConsole(), cts.Token);
