@@ -5,6 +5,7 @@ using DePin.Compute.Catalog;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using Orleans.Utilities;
 
 namespace DePin.Grains.Scheduling;
 
@@ -13,9 +14,13 @@ namespace DePin.Grains.Scheduling;
 /// their <see cref="IJobGrain"/> in batches. Changes are written to <see cref="IWorkUnitStore"/> as deltas per call.
 /// </summary>
 /// <remarks>
-/// Reentrant: while one call awaits a job, the store or a node, leases and reports from other workers go on. Every
+/// <para>Nodes are untrusted. A result or error counts only with the lease it answers: held by the reporting node, on that
+/// unit, live or lapsed while the unit is pending, and once per lease. Any other report changes nothing. A node's error
+/// on a unit counts once and the unit never goes back to that node; an output that is not of the shape its kernel
+/// declares is that node's error and never meets the other replicas.</para>
+/// <para>Reentrant: while one call awaits a job, the store or a node, leases and reports from other workers go on. Every
 /// method changes the in-memory state only between awaits (turns never run in parallel), and code after an await
-/// looks units up again instead of trusting what it saw before.
+/// looks units up again instead of trusting what it saw before.</para>
 /// </remarks>
 [Reentrant]
 public sealed class WorkQueueGrain(
@@ -30,6 +35,11 @@ public sealed class WorkQueueGrain(
     private readonly Dictionary<long, ActiveLease> _leases = [];
     private readonly PriorityQueue<WorkUnitId, (int Priority, long Seq)> _ready = new();
     private readonly Dictionary<string, List<VerifiedUnit>> _outbox = [];
+    /// <summary>Live leases per node (leased and not yet reported, expired or withdrawn), for <see cref="LeaseRequest.MaxHeld"/>.</summary>
+    private readonly Dictionary<string, int> _held = [];
+    private readonly ObserverManager<IWorkAvailableObserver> _observers = new(TimeSpan.FromMinutes(2), logger);
+    /// <summary>Units became ready since subscribers were last told.</summary>
+    private bool _readyChanged;
     private long _seq;
     private long _nextLeaseId;
     private long _verified;
@@ -52,6 +62,7 @@ public sealed class WorkQueueGrain(
                 Attempts = stored.Attempts,
             };
             unit.Replicas.AddRange(stored.Replicas);
+            if (stored.FailedNodes is not null) unit.FailedNodes.UnionWith(stored.FailedNodes);
             unit.Agreement = LargestAgreement(unit).Count;
             _units[unit.Id] = unit;
             job.Pending++;
@@ -84,26 +95,39 @@ public sealed class WorkQueueGrain(
             _units[id] = unit;
             job.Pending++;
             MakeReady(unit);
+            _readyChanged = true;
             delta.UpsertUnits.Add(unit.ToStored());
         }
 
         await SaveAsync(delta);
+        await NotifyWorkAvailableAsync();
     }
 
-    Task<IReadOnlyList<WorkUnitLease>> IWorkQueueGrain.LeaseAsync(string nodeId, int max) => LeaseAsync(nodeId, max, null);
+    Task<IReadOnlyList<WorkUnitLease>> IWorkQueueGrain.LeaseAsync(string nodeId, int max) =>
+        LeaseAsync(new LeaseRequest { NodeId = nodeId, Max = max });
 
     Task<IReadOnlyList<WorkUnitLease>> IWorkQueueGrain.LeaseAsync(string nodeId, int max, NodeCapabilities? capabilities) =>
-        LeaseAsync(nodeId, max, capabilities);
+        LeaseAsync(new LeaseRequest { NodeId = nodeId, Max = max, Capabilities = capabilities });
 
-    Task<IReadOnlyList<WorkUnitLease>> IWorkQueueGrain.LeaseAsync(LeaseRequest request) =>
-        LeaseAsync(request.NodeId, request.Max, request.Capabilities);
+    Task<IReadOnlyList<WorkUnitLease>> IWorkQueueGrain.LeaseAsync(LeaseRequest request) => LeaseAsync(request);
 
-    Task IWorkQueueGrain.SubscribeAsync(IWorkAvailableObserver observer) => Task.CompletedTask;
-
-    Task IWorkQueueGrain.UnsubscribeAsync(IWorkAvailableObserver observer) => Task.CompletedTask;
-
-    private async Task<IReadOnlyList<WorkUnitLease>> LeaseAsync(string nodeId, int max, NodeCapabilities? capabilities)
+    Task IWorkQueueGrain.SubscribeAsync(IWorkAvailableObserver observer)
     {
+        _observers.Subscribe(observer, observer);
+        return Task.CompletedTask;
+    }
+
+    Task IWorkQueueGrain.UnsubscribeAsync(IWorkAvailableObserver observer)
+    {
+        _observers.Unsubscribe(observer);
+        return Task.CompletedTask;
+    }
+
+    private async Task<IReadOnlyList<WorkUnitLease>> LeaseAsync(LeaseRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (nodeId, capabilities) = (request.NodeId, request.Capabilities);
+        var max = request.MaxHeld > 0 ? Math.Min(request.Max, request.MaxHeld - HeldBy(nodeId)) : request.Max;
         if (max <= 0 || _ready.Count == 0) return [];
         // A node that cannot run the units at the head of the queue looks a bounded distance past them.
         var skipBudget = 4 * max;
@@ -127,8 +151,7 @@ public sealed class WorkQueueGrain(
             }
 
             var lease = new ActiveLease(++_nextLeaseId, id, nodeId, deadline);
-            _leases[lease.LeaseId] = lease;
-            unit.Leases.Add(lease);
+            AddLease(unit, lease);
             leases.Add(new WorkUnitLease
             {
                 LeaseId = lease.LeaseId,
@@ -186,25 +209,25 @@ public sealed class WorkQueueGrain(
 
         foreach (var result in results)
         {
-            var hadLease = _leases.Remove(result.LeaseId, out var lease) && lease.NodeId == nodeId && lease.Unit == result.Unit;
-            if (!_units.TryGetValue(result.Unit, out var unit) || unit.Verified || unit.HasReplicaFrom(nodeId))
+            if (!_units.TryGetValue(result.Unit, out var unit) || unit.Verified
+                || FindLease(unit, nodeId, result.LeaseId) is not { } answered
+                || unit.HasReplicaFrom(nodeId) || unit.FailedNodes.Contains(nodeId))
             {
-                ignored++; // done, cancelled, or a duplicate: never counted twice
+                ignored++; // done, cancelled, a duplicate, or not this node's lease on this unit: changes nothing
                 continue;
             }
 
-            if (hadLease) unit.Leases.RemoveAll(l => l.LeaseId == result.LeaseId);
+            // The node has answered for this unit: none of its other leases on it (live or lapsed) can count again.
+            foreach (var own in unit.Leases.FindAll(l => l.NodeId == nodeId)) DropLease(own);
+            unit.Lapsed.RemoveAll(l => l.NodeId == nodeId);
 
-            var error = result.Error;
-            if (error is null && (result.Output is null || result.Digest is null || UnitDigest.Of(result.Output) != result.Digest))
-            {
-                error = "result digest does not match its output";
-            }
-
+            var error = result.Error ?? OutputError(unit, result);
             if (error is not null)
             {
-                unit.Attempts++;
                 failed++;
+                unit.FailedNodes.Add(nodeId);
+                // A lapsed lease already cost the unit an attempt when it expired.
+                if (answered.Live) unit.Attempts++;
                 if (unit.Attempts >= _options.MaxAttempts)
                 {
                     (failures ??= []).Add((unit.Id.JobId, unit.Id.Index, $"unit {unit.Id.Index} failed {unit.Attempts} times: {error}"));
@@ -212,7 +235,7 @@ public sealed class WorkQueueGrain(
                 }
                 else
                 {
-                    MakeReady(unit);
+                    ReadyAgain(unit);
                     delta.UpsertUnits.Add(unit.ToStored());
                 }
                 continue;
@@ -240,8 +263,7 @@ public sealed class WorkQueueGrain(
                     outcomes[replica.NodeId] = agreed ? (o.Verified + 1, o.Rejected) : (o.Verified, o.Rejected + 1);
                 }
                 unit.Verified = true;
-                foreach (var l in unit.Leases) _leases.Remove(l.LeaseId);
-                unit.Leases.Clear();
+                DropAllLeases(unit);
                 // Not written to the store: the unit leaves it once its job has the output. Should this shard die
                 // before that, the unit reloads as pending and is simply computed again (the job accepts it once).
                 AddToOutbox(verifiedUnit, unit.Id.JobId);
@@ -253,12 +275,13 @@ public sealed class WorkQueueGrain(
             }
             else
             {
-                if (unit.NeedsMoreLeases) MakeReady(unit);
+                ReadyAgain(unit);
                 delta.UpsertUnits.Add(unit.ToStored());
             }
         }
 
         await SaveAsync(delta);
+        await NotifyWorkAvailableAsync();
         await FlushOutboxAsync();
         if (failures is not null)
         {
@@ -270,6 +293,30 @@ public sealed class WorkQueueGrain(
         }
 
         return new ReportOutcome(accepted, verified, ignored, failed);
+    }
+
+    /// <summary>The lease of <paramref name="nodeId"/> on <paramref name="unit"/> with this id: live, or lapsed while the unit is pending.</summary>
+    private (ActiveLease Lease, bool Live)? FindLease(QueuedUnit unit, string nodeId, long leaseId)
+    {
+        if (_leases.TryGetValue(leaseId, out var live) && live.NodeId == nodeId && live.Unit == unit.Id) return (live, true);
+        var lapsed = unit.Lapsed.Find(l => l.LeaseId == leaseId && l.NodeId == nodeId);
+        return lapsed is null ? null : (lapsed, false);
+    }
+
+    /// <summary>Why a reported output cannot count (no output, digest mismatch, not the shape its kernel declares); null when it can.</summary>
+    private static string? OutputError(QueuedUnit unit, UnitResult result)
+    {
+        if (result.Output is null || result.Digest is null || UnitDigest.Of(result.Output) != result.Digest)
+        {
+            return "result digest does not match its output";
+        }
+        var job = unit.Job.Definition;
+        if (KernelCatalog.Default.TryGet(job.Kernel, out var kernel)
+            && !kernel.IsWellFormedOutput(new KernelUnit(job.CanonicalParameters, unit.Id.Index, job.UnitCount, unit.Input), result.Output))
+        {
+            return $"output of {result.Output.Length} bytes is not the shape {job.Kernel} declares for unit {unit.Id.Index}";
+        }
+        return null;
     }
 
     async Task IWorkQueueGrain.CancelJobAsync(string jobId)
@@ -305,9 +352,11 @@ public sealed class WorkQueueGrain(
         var expired = 0;
         foreach (var lease in _leases.Values.Where(l => l.Deadline <= now).ToList())
         {
-            _leases.Remove(lease.LeaseId);
-            if (!_units.TryGetValue(lease.Unit, out var unit)) continue;
-            unit.Leases.Remove(lease);
+            _units.TryGetValue(lease.Unit, out var unit);
+            DropLease(lease);
+            if (unit is null) continue;
+            // Its node may still report it late; that answer counts while the unit is pending.
+            unit.Lapsed.Add(lease);
             unit.Attempts++;
             expired++;
             if (unit.Attempts >= _options.MaxAttempts)
@@ -317,13 +366,14 @@ public sealed class WorkQueueGrain(
             }
             else
             {
-                MakeReady(unit);
+                ReadyAgain(unit);
                 delta.UpsertUnits.Add(unit.ToStored());
             }
         }
         _expired += expired;
         if (expired > 0) logger.LogInformation("Shard {Shard}: {Count} expired leases returned to the queue", Shard, expired);
         await SaveAsync(delta);
+        await NotifyWorkAvailableAsync();
         if (failures is not null)
         {
             await Task.WhenAll(failures.Select(f => GrainFactory.GetGrain<IJobGrain>(f.JobId).FailUnitAsync(f.Index, f.Reason)));
@@ -396,8 +446,7 @@ public sealed class WorkQueueGrain(
     private void RemoveUnit(QueuedUnit unit, DeltaBuilder delta)
     {
         _units.Remove(unit.Id);
-        foreach (var l in unit.Leases) _leases.Remove(l.LeaseId);
-        unit.Leases.Clear();
+        DropAllLeases(unit);
         unit.InReady = false;
         unit.Job.Done.Add(unit.Id.Index);
         delta.RemoveUnits.Add(unit.Id);
@@ -412,6 +461,58 @@ public sealed class WorkQueueGrain(
         if (unit.InReady) return;
         unit.InReady = true;
         _ready.Enqueue(unit.Id, (-unit.Job.Definition.Priority, ++_seq));
+    }
+
+    /// <summary>A unit that lost a lease or a replica: ready again if it needs another lease, and subscribers are told.</summary>
+    private void ReadyAgain(QueuedUnit unit)
+    {
+        if (!unit.NeedsMoreLeases || unit.InReady) return;
+        MakeReady(unit);
+        _readyChanged = true;
+    }
+
+    private void AddLease(QueuedUnit unit, ActiveLease lease)
+    {
+        _leases[lease.LeaseId] = lease;
+        unit.Leases.Add(lease);
+        _held[lease.NodeId] = HeldBy(lease.NodeId) + 1;
+    }
+
+    /// <summary>Ends a live lease (reported, expired, withdrawn): the one place a node's held count goes down.</summary>
+    private void DropLease(ActiveLease lease)
+    {
+        if (!_leases.Remove(lease.LeaseId)) return;
+        if (_units.TryGetValue(lease.Unit, out var unit)) unit.Leases.Remove(lease);
+        var held = HeldBy(lease.NodeId) - 1;
+        if (held > 0) _held[lease.NodeId] = held;
+        else _held.Remove(lease.NodeId);
+    }
+
+    /// <summary>The unit is done with (verified, failed, cancelled): no lease on it, live or lapsed, counts any more.</summary>
+    private void DropAllLeases(QueuedUnit unit)
+    {
+        foreach (var lease in unit.Leases.ToList()) DropLease(lease);
+        unit.Leases.Clear();
+        unit.Lapsed.Clear();
+    }
+
+    private int HeldBy(string nodeId) => _held.GetValueOrDefault(nodeId);
+
+    /// <summary>Tells subscribers, once per call or tick, that units became ready; a dead subscriber never fails the call.</summary>
+    private async Task NotifyWorkAvailableAsync()
+    {
+        if (!_readyChanged) return;
+        _readyChanged = false;
+        if (_observers.Count == 0 || _ready.Count == 0) return;
+        var shard = Shard;
+        try
+        {
+            await _observers.Notify(o => o.WorkAvailableAsync(shard));
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Shard {Shard}: telling subscribers about ready work failed", shard);
+        }
     }
 
     /// <summary>Writes a delta; if that fails, memory is ahead of the store, so the activation is dropped and reloads.</summary>
@@ -448,15 +549,19 @@ public sealed class WorkQueueGrain(
         public bool InReady { get; set; }
         public bool Verified { get; set; }
         public List<ActiveLease> Leases { get; } = [];
+        /// <summary>Expired leases whose late answer still counts while the unit is pending (one per expiry, so bounded by MaxAttempts).</summary>
+        public List<ActiveLease> Lapsed { get; } = [];
         public List<ReplicaResult> Replicas { get; } = [];
+        /// <summary>Nodes that failed this unit: their error counted once, and they never lease it again.</summary>
+        public HashSet<string> FailedNodes { get; } = [];
 
         /// <summary>Size of the largest group of agreeing replicas so far.</summary>
         public int Agreement { get; set; }
         /// <summary>Disagreeing replicas do not count toward the quorum, so they call for more leases.</summary>
         public bool NeedsMoreLeases => !Verified && Leases.Count + Agreement < Job.Definition.Redundancy;
         public bool HasReplicaFrom(string nodeId) => Replicas.Exists(r => r.NodeId == nodeId);
-        public bool HasWorked(string nodeId) => HasReplicaFrom(nodeId) || Leases.Exists(l => l.NodeId == nodeId);
-        public StoredUnit ToStored() => new(Id, Input, Attempts, EnqueuedAt, [.. Replicas]);
+        public bool HasWorked(string nodeId) => HasReplicaFrom(nodeId) || FailedNodes.Contains(nodeId) || Leases.Exists(l => l.NodeId == nodeId);
+        public StoredUnit ToStored() => new(Id, Input, Attempts, EnqueuedAt, [.. Replicas], FailedNodes.Count == 0 ? null : [.. FailedNodes]);
     }
 
     private sealed class ActiveLease(long leaseId, WorkUnitId unit, string nodeId, DateTimeOffset deadline)
