@@ -32,6 +32,16 @@ public interface IKernel
 
     /// <summary>True when two outputs of one unit agree under this kernel's comparison rule.</summary>
     bool OutputsAgree(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b);
+
+    /// <summary>The exact byte length of <paramref name="unit"/>'s output, known from its parameters and index alone.</summary>
+    /// <exception cref="ArgumentException">The unit does not belong to its parameters (e.g. index out of range).</exception>
+    long ExpectedOutputBytes(KernelUnit unit);
+
+    /// <summary>
+    /// True when <paramref name="output"/> has the shape this kernel gives <paramref name="unit"/>'s output. Checked on
+    /// every untrusted result before it is compared with other replicas; never throws.
+    /// </summary>
+    bool IsWellFormedOutput(KernelUnit unit, ReadOnlySpan<byte> output);
 }
 
 /// <summary>How replica outputs of a unit are compared.</summary>

@@ -69,6 +69,24 @@ public abstract class KernelBase : IKernel
     /// <inheritdoc />
     public abstract bool OutputsAgree(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b);
 
+    /// <inheritdoc />
+    public abstract long ExpectedOutputBytes(KernelUnit unit);
+
+    /// <inheritdoc />
+    /// <remarks>The exact length; a kernel whose output has more structure (a header) checks that too.</remarks>
+    public virtual bool IsWellFormedOutput(KernelUnit unit, ReadOnlySpan<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(unit);
+        try
+        {
+            return output.Length == ExpectedOutputBytes(unit);
+        }
+        catch (Exception e) when (e is ArgumentException or JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return false; // parameters or index that do not describe a unit of this kernel: nothing is well formed
+        }
+    }
+
     /// <summary>Number of units of <paramref name="total"/> items in chunks of <paramref name="perUnit"/>; checks MaxUnits.</summary>
     protected int CountUnits(long total, long perUnit, KernelLimits limits, string what)
     {

@@ -231,6 +231,14 @@ public sealed class BlurKernel : KernelBase
     }
 
     /// <inheritdoc />
+    public override long ExpectedOutputBytes(KernelUnit unit)
+    {
+        ArgumentNullException.ThrowIfNull(unit);
+        var a = ReadArgs(unit.CanonicalParameters);
+        return (long)BandOf(a.Height, a.RowsPerUnit, a.Radius, unit.UnitIndex).Rows * a.Width; // one byte per pixel of the band, halo excluded
+    }
+
+    /// <inheritdoc />
     public override KernelResult Assemble(string canonicalParameters, IReadOnlyList<byte[]> unitOutputs)
     {
         ArgumentNullException.ThrowIfNull(unitOutputs);

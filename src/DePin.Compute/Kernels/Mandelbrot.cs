@@ -123,6 +123,15 @@ public sealed class MandelbrotKernel : KernelBase
         iterations >= maxIterations ? (byte)0 : (byte)(32 + 223 * Math.Sqrt((double)iterations / maxIterations));
 
     /// <inheritdoc />
+    public override long ExpectedOutputBytes(KernelUnit unit)
+    {
+        ArgumentNullException.ThrowIfNull(unit);
+        var a = ReadArgs(unit.CanonicalParameters);
+        var (_, rows) = RowsOfUnit(a.Height, a.RowsPerUnit, unit.UnitIndex);
+        return 4L * rows * a.Width; // one int32 iteration count per pixel; the PNG is made only by Assemble
+    }
+
+    /// <inheritdoc />
     public override KernelResult Assemble(string canonicalParameters, IReadOnlyList<byte[]> unitOutputs)
     {
         ArgumentNullException.ThrowIfNull(unitOutputs);

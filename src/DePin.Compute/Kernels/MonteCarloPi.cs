@@ -101,6 +101,9 @@ public sealed class MonteCarloPiKernel : KernelBase
     }
 
     /// <inheritdoc />
+    public override long ExpectedOutputBytes(KernelUnit unit) => 16; // hits and samples, two int64
+
+    /// <inheritdoc />
     public override KernelResult Assemble(string canonicalParameters, IReadOnlyList<byte[]> unitOutputs)
     {
         ArgumentNullException.ThrowIfNull(unitOutputs);

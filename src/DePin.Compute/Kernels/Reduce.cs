@@ -176,6 +176,9 @@ public sealed class ReduceKernel : KernelBase
     }
 
     /// <inheritdoc />
+    public override long ExpectedOutputBytes(KernelUnit unit) => OutputBytes;
+
+    /// <inheritdoc />
     public override KernelResult Assemble(string canonicalParameters, IReadOnlyList<byte[]> unitOutputs)
     {
         ArgumentNullException.ThrowIfNull(unitOutputs);

@@ -121,6 +121,18 @@ public sealed class SaxpyKernel : KernelBase
     }
 
     /// <inheritdoc />
+    public override long ExpectedOutputBytes(KernelUnit unit)
+    {
+        ArgumentNullException.ThrowIfNull(unit);
+        using var doc = Canonical.Parse(unit.CanonicalParameters);
+        long n = doc.RootElement.GetProperty("n").GetInt64();
+        long unitSize = doc.RootElement.GetProperty("unitSize").GetInt64();
+        long first = (long)unit.UnitIndex * unitSize;
+        if (unit.UnitIndex < 0 || first >= n) throw new ArgumentOutOfRangeException(nameof(unit), $"saxpy has no unit {unit.UnitIndex}");
+        return 4 * Math.Min(unitSize, n - first); // one float32 per element
+    }
+
+    /// <inheritdoc />
     public override KernelResult Assemble(string canonicalParameters, IReadOnlyList<byte[]> unitOutputs)
     {
         ArgumentNullException.ThrowIfNull(unitOutputs);

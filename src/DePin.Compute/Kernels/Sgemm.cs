@@ -194,6 +194,24 @@ public sealed class SgemmKernel : KernelBase
     }
 
     /// <inheritdoc />
+    public override long ExpectedOutputBytes(KernelUnit unit)
+    {
+        ArgumentNullException.ThrowIfNull(unit);
+        var a = ReadArgs(unit.CanonicalParameters);
+        var (_, rows) = RowsOfUnit(a.M, a.RowsPerUnit, unit.UnitIndex);
+        return HeaderBytes + 4L * rows * a.N;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Also checks the (k, n) header, which <see cref="OutputsAgree"/> and <see cref="Assemble"/> rely on.</remarks>
+    public override bool IsWellFormedOutput(KernelUnit unit, ReadOnlySpan<byte> output)
+    {
+        if (!base.IsWellFormedOutput(unit, output)) return false;
+        var a = ReadArgs(unit.CanonicalParameters);
+        return BinaryPrimitives.ReadInt32LittleEndian(output) == a.K && BinaryPrimitives.ReadInt32LittleEndian(output[4..]) == a.N;
+    }
+
+    /// <inheritdoc />
     public override KernelResult Assemble(string canonicalParameters, IReadOnlyList<byte[]> unitOutputs)
     {
         ArgumentNullException.ThrowIfNull(unitOutputs);

@@ -5,7 +5,7 @@ namespace DePin.Grains.Scheduling;
 /// <summary>
 /// Durable record of a queue shard's units. A shard writes deltas (changed and removed units) per batch instead of
 /// rewriting its whole state, so the cost of a write does not grow with the queue. Leases are not stored: after a
-/// shard restarts, outstanding leases are void and their units are ready again (a late result is still accepted once).
+/// shard restarts, outstanding leases are void and their units are ready again (a result for a void lease is ignored).
 /// </summary>
 public interface IWorkUnitStore
 {
@@ -16,14 +16,18 @@ public interface IWorkUnitStore
     Task SaveAsync(int shard, ShardDelta delta);
 }
 
-/// <summary>A stored unit still to be verified: its input, attempts so far and replica results that did not reach a quorum yet.</summary>
+/// <summary>
+/// A stored unit still to be verified: its input, attempts so far, replica results that did not reach a quorum yet,
+/// and the nodes that failed it (never leased it again; null when none).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("depin.StoredUnit")]
 public sealed record StoredUnit(
     [property: Id(0)] WorkUnitId Id,
     [property: Id(1)] byte[] Input,
     [property: Id(2)] int Attempts,
     [property: Id(3)] DateTimeOffset EnqueuedAt,
-    [property: Id(4)] IReadOnlyList<ReplicaResult> Replicas);
+    [property: Id(4)] IReadOnlyList<ReplicaResult> Replicas,
+    [property: Id(5)] IReadOnlyList<string>? FailedNodes = null);
 
 /// <summary>One node's output for a unit.</summary>
 [GenerateSerializer, Immutable, Alias("depin.ReplicaResult")]
