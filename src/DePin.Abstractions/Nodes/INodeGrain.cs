@@ -10,6 +10,10 @@ public interface INodeGrain : IGrainWithStringKey
     [Alias("CheckIn")] Task<NodeCheckIn?> CheckInAsync();
     /// <summary>Counts results that agreed (verified) or disagreed (rejected) with the verified output.</summary>
     [Alias("RecordOutcomes")] Task RecordOutcomesAsync(int verified, int rejected);
+    /// <summary>Keeps a community node's signed report (bounded: the most recent ones), evidence for disputes.</summary>
+    [Alias("RecordReceipt")] Task RecordReceiptAsync(ReportReceipt receipt);
+    /// <summary>The kept signed reports, newest first.</summary>
+    [Alias("GetReceipts")] Task<IReadOnlyList<ReportReceipt>> GetReceiptsAsync();
     /// <summary>The node, or null when never registered.</summary>
     [Alias("Get")] Task<NodeView?> GetAsync();
     /// <summary>Operator payout address, or null when never registered.</summary>
@@ -22,6 +26,17 @@ public sealed record NodeCheckIn(
     [property: Id(0)] NodeCapabilities Capabilities,
     [property: Id(1)] long UnitsVerified,
     [property: Id(2)] long UnitsRejected);
+
+/// <summary>
+/// A report as the node signed it: the signed text's hash (the text names every lease, unit and output digest or
+/// error, see <c>NodeSignatures.ReportMessage</c>) and the node key's EIP-191 signature over the text.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("depin.ReportReceipt")]
+public sealed record ReportReceipt(
+    [property: Id(0)] DateTimeOffset At,
+    [property: Id(1)] string SignedMessage,
+    [property: Id(2)] string Signature,
+    [property: Id(3)] int Units);
 
 /// <summary>One shard of the index of registered nodes (key = <see cref="DirectoryShards.Of"/> of the node id).</summary>
 [Alias("depin.INodeDirectoryGrain")]

@@ -11,6 +11,8 @@ public sealed class NodeState
     [Id(1)] public DateTimeOffset RegisteredAt { get; set; }
     [Id(2)] public long UnitsVerified { get; set; }
     [Id(3)] public long UnitsRejected { get; set; }
+    /// <summary>The most recent signed reports of a community node (at most <see cref="NodeGrain.MaxReceipts"/>).</summary>
+    [Id(4)] public List<ReportReceipt> Receipts { get; set; } = [];
 }
 
 /// <summary>One GPU provider: its operator, capabilities, liveness and reputation.</summary>
@@ -19,6 +21,9 @@ public sealed class NodeGrain(
     IOptions<SchedulerOptions> options,
     TimeProvider clock) : Grain, INodeGrain
 {
+    /// <summary>Signed reports kept per node: enough to settle a dispute about recent work, bounded forever.</summary>
+    public const int MaxReceipts = 64;
+
     // Heartbeats are liveness, not history: kept in memory so they cost no storage write.
     private DateTimeOffset _lastHeartbeat;
 
@@ -52,6 +57,17 @@ public sealed class NodeGrain(
         state.State.UnitsRejected += rejected;
         await state.WriteStateAsync();
     }
+
+    async Task INodeGrain.RecordReceiptAsync(ReportReceipt receipt)
+    {
+        var receipts = state.State.Receipts;
+        receipts.Add(receipt);
+        if (receipts.Count > MaxReceipts) receipts.RemoveRange(0, receipts.Count - MaxReceipts);
+        await state.WriteStateAsync();
+    }
+
+    Task<IReadOnlyList<ReportReceipt>> INodeGrain.GetReceiptsAsync() =>
+        Task.FromResult<IReadOnlyList<ReportReceipt>>([.. Enumerable.Reverse(state.State.Receipts)]);
 
     Task<NodeView?> INodeGrain.GetAsync() => Task.FromResult(ToView());
 

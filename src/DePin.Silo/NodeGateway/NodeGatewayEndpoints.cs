@@ -123,7 +123,7 @@ public static class NodeGatewayEndpoints
     }
 
     private static async Task<IResult> ReportAsync(ReportWorkRequest? request, ClaimsPrincipal user, IGrainFactory grains,
-        IOptions<NodeGatewayOptions> options, IOptions<SchedulerOptions> scheduler)
+        IOptions<NodeGatewayOptions> options, IOptions<SchedulerOptions> scheduler, ILoggerFactory loggers)
     {
         if (request is null || !NodeTokens.Owns(user, request.NodeId)) return NotYourNode(request?.NodeId);
         var max = options.Value.MaxResultsPerReport;
@@ -132,9 +132,13 @@ public static class NodeGatewayEndpoints
         if (request.Results.FirstOrDefault(r => ProblemWith(r) is not null) is { } bad)
             return Problem(400, "Invalid report", ProblemWith(bad)!);
         var nodeAddress = user.Identity!.Name!;
-        if (!NodeSignatures.IsSignedBy(NodeSignatures.ReportMessage(request.NodeId, request.Results), request.Signature, nodeAddress))
+        var signed = NodeSignatures.ReportMessage(request.NodeId, request.Results);
+        if (!NodeSignatures.IsSignedBy(signed, request.Signature, nodeAddress))
             return Problem(400, "Invalid signature", $"The report is not signed by the node key {nodeAddress}.");
 
+        // The signed report is kept (bounded) beside the node, as evidence of what it claimed.
+        var receipt = grains.GetGrain<INodeGrain>(request.NodeId).RecordReceiptAsync(
+            new ReportReceipt(DateTimeOffset.UtcNow, signed, request.Signature, request.Results.Count));
         var outcomes = await Task.WhenAll(request.Results
             .GroupBy(r => scheduler.Value.ShardOf(r.JobId, r.Index))
             .Select(shard => grains.GetGrain<IWorkQueueGrain>(shard.Key).ReportAsync(request.NodeId, [.. shard.Select(r => new UnitResult
@@ -146,6 +150,15 @@ public static class NodeGatewayEndpoints
                 Error = r.Error,
                 ElapsedMs = r.ElapsedMs,
             })])));
+        try
+        {
+            await receipt;
+        }
+        catch (Exception ex)
+        {
+            // The results counted; only the evidence copy is missing. Never fail the node for it.
+            loggers.CreateLogger(typeof(NodeGatewayEndpoints)).LogWarning(ex, "Keeping the signed report of {NodeId} failed", request.NodeId);
+        }
         return TypedResults.Ok(new ReportWorkResponse(outcomes.Sum(o => o.Accepted), outcomes.Sum(o => o.Verified),
             outcomes.Sum(o => o.Ignored), outcomes.Sum(o => o.Failed)));
     }
