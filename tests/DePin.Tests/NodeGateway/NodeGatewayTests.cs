@@ -123,6 +123,10 @@ public sealed class NodeGatewayTests(NodeGatewayTests.Silo fixture) : IClassFixt
         Assert.Equal(0, (await JobAsync(job)).UnitsCompleted);
         Assert.Equal(1, (await node.ReportOkAsync([Execute(lease)])).Verified);
         Assert.Equal(JobStatus.Completed, (await WaitTerminalAsync(job)).Status);
+        // The good report is kept as signed evidence; the refused one is not.
+        var receipt = Assert.Single(await Grains.GetGrain<INodeGrain>(node.NodeId).GetReceiptsAsync());
+        Assert.True(NodeSignatures.IsSignedBy(receipt.SignedMessage, receipt.Signature, node.Address));
+        Assert.Equal(1, receipt.Units);
     }
 
     [Fact]
