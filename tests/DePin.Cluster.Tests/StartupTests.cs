@@ -23,15 +23,16 @@ public sealed class StartupTests
     }
 
     [Theory]
-    [InlineData(false)] // password from Silo:RedisPassword (a Secret)
-    [InlineData(true)]  // password inside the Silo:Redis configuration string
-    public async Task Wrong_redis_password_exits_non_zero_with_a_clear_message_that_does_not_show_it(bool inConfigurationString)
+    [InlineData("secret")] // wrong password from Silo:RedisPassword (a Secret)
+    [InlineData("string")] // wrong password inside the Silo:Redis configuration string
+    [InlineData("none")]   // no password for a Redis that requires one
+    public async Task Wrong_redis_password_exits_non_zero_with_a_clear_message_that_does_not_show_it(string given)
     {
         await using var redis = await RedisServer.StartAsync();
         var wrong = "wrong-" + Guid.NewGuid().ToString("N");
         var settings = new Dictionary<string, string> { ["Silo:RedisConnectTimeout"] = "00:00:03" };
-        if (!inConfigurationString) settings["Silo:RedisPassword"] = wrong;
-        var configuration = inConfigurationString ? $"{redis.Endpoint},password={wrong}" : redis.Endpoint;
+        if (given == "secret") settings["Silo:RedisPassword"] = wrong;
+        var configuration = given == "string" ? $"{redis.Endpoint},password={wrong}" : redis.Endpoint;
         await using var silo = await SiloProcess.StartAsync("badpw", "api", configuration, "ct-badpw", settings, waitHealthy: false);
 
         Assert.True(await silo.WaitForExitAsync(TimeSpan.FromSeconds(30)), "the silo did not exit");

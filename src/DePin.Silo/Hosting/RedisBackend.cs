@@ -94,20 +94,19 @@ internal static partial class RedisBackend
         options.AbortOnConnectFail = false;
         var deadline = DateTime.UtcNow + silo.RedisConnectTimeout;
         var where = string.Join(", ", options.EndPoints.Select(e => e.ToString()));
-        var authenticationFailed = false;
         ConnectionMultiplexer? connection = null;
         try
         {
+            // A multiplexer that keeps retrying would report a wrong password only as a timeout: ask once up front.
+            if (RefusesAuthentication(options)) throw new SiloStartupException(RefusedMessage(silo, shown, where));
             connection = ConnectionMultiplexer.Connect(options);
-            connection.ConnectionFailed += (_, e) => authenticationFailed |= e.FailureType == ConnectionFailureType.AuthenticationFailure;
-            while (!connection.IsConnected && !authenticationFailed && DateTime.UtcNow < deadline) Thread.Sleep(50);
+            while (!connection.IsConnected && DateTime.UtcNow < deadline) Thread.Sleep(50);
             if (connection.IsConnected)
             {
                 connection.GetDatabase().Ping();
                 return connection;
             }
-            if (authenticationFailed || RefusesAuthentication(options))
-                throw new SiloStartupException(RefusedMessage(silo, shown, where));
+            if (RefusesAuthentication(options)) throw new SiloStartupException(RefusedMessage(silo, shown, where));
             throw new SiloStartupException(
                 $"Silo:Redis '{shown}': no Redis server answered at {where} within {silo.RedisConnectTimeout.TotalSeconds:0.#} s (Silo:RedisConnectTimeout)");
         }
@@ -161,7 +160,7 @@ internal static partial class RedisBackend
         return match.Success ? match.Groups[2].Value : null;
     }
 
-    /// <summary>After a connect timeout: one short attempt that reports an authentication failure as such.</summary>
+    /// <summary>One short connection attempt: true only when Redis answered and refused the credentials.</summary>
     private static bool RefusesAuthentication(ConfigurationOptions options)
     {
         var probe = options.Clone();
@@ -178,8 +177,13 @@ internal static partial class RedisBackend
         }
     }
 
-    private static string RefusedMessage(SiloOptions silo, string shown, string where) =>
-        $"Silo:Redis '{shown}': Redis at {where} refused the credentials ({(string.IsNullOrEmpty(silo.RedisPassword) ? "no Silo:RedisPassword set" : "check Silo:RedisPassword")})";
+    private static string RefusedMessage(SiloOptions silo, string shown, string where)
+    {
+        var hint = !string.IsNullOrEmpty(silo.RedisPassword) ? "check Silo:RedisPassword"
+            : PasswordOf(silo.Redis) is not null ? "check the password in Silo:Redis, or give it as Silo:RedisPassword"
+            : "it requires a password: set Silo:RedisPassword";
+        return $"Silo:Redis '{shown}': Redis at {where} refused the credentials ({hint})";
+    }
 
     private static string FirstLine(string? message) =>
         (message ?? "no answer").Split('\n', 2)[0].Split(" - ", 2)[0].Trim();

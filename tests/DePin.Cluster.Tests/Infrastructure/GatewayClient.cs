@@ -42,6 +42,8 @@ public static class GatewayClient
         builder.UseOrleansClient(client =>
         {
             client.UseStaticClustering(new IPEndPoint(IPAddress.Loopback, silo.GatewayPort));
+            // One attempt: a refused connection surfaces as the start-up exception instead of being retried.
+            client.UseConnectionRetryFilter((_, _) => Task.FromResult(false));
             client.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = clusterId;

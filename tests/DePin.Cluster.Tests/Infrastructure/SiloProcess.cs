@@ -14,10 +14,11 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _log = new();
 
-    private SiloProcess(Process process, int httpPort, int gatewayPort, string name, string operatorAddress, string roles)
+    private SiloProcess(Process process, int httpPort, int siloPort, int gatewayPort, string name, string operatorAddress, string roles)
     {
         _process = process;
         HttpPort = httpPort;
+        SiloPort = siloPort;
         GatewayPort = gatewayPort;
         Name = name;
         OperatorAddress = operatorAddress;
@@ -40,6 +41,9 @@ public sealed class SiloProcess : IAsyncDisposable
 
     /// <summary>HTTP port.</summary>
     public int HttpPort { get; }
+
+    /// <summary>Orleans silo-to-silo port.</summary>
+    public int SiloPort { get; }
 
     /// <summary>Orleans client gateway port.</summary>
     public int GatewayPort { get; }
@@ -118,8 +122,8 @@ public sealed class SiloProcess : IAsyncDisposable
         };
         psi.ArgumentList.Add(SiloDll);
         foreach (var (k, v) in env) psi.Environment[k] = v;
-        var gatewayPort = int.Parse(env["DEPIN_Silo__GatewayPort"], System.Globalization.CultureInfo.InvariantCulture);
-        var silo = new SiloProcess(Process.Start(psi)!, httpPort, gatewayPort, name, operatorAddress, roles);
+        int Port(string key) => int.Parse(env[key], System.Globalization.CultureInfo.InvariantCulture);
+        var silo = new SiloProcess(Process.Start(psi)!, httpPort, Port("DEPIN_Silo__SiloPort"), Port("DEPIN_Silo__GatewayPort"), name, operatorAddress, roles);
         if (waitHealthy) await silo.WaitHealthyAsync(TimeSpan.FromSeconds(60));
         return silo;
     }
