@@ -116,6 +116,13 @@ def check_rendered(overlay, docs, gpu_expected):
                 for required in ("DEPIN_Silo__Roles", "DEPIN_Silo__AdvertisedIp", "ASPNETCORE_URLS"):
                     if required not in (env or []):
                         err(where, f"env {required} missing")
+                # Trusted core: the cluster certificate and the Redis password come from Secrets, never from config.
+                for required in ("DEPIN_Silo__Tls__CertificatePath", "DEPIN_Silo__RedisPassword"):
+                    if required not in (env or []):
+                        err(where, f"env {required} missing")
+                password = next((e for e in spec["containers"][0]["env"] if e["name"] == "DEPIN_Silo__RedisPassword"), {})
+                if "secretKeyRef" not in password.get("valueFrom", {}):
+                    err(where, "DEPIN_Silo__RedisPassword must come from a secretKeyRef")
                 ip = next(e for e in spec["containers"][0]["env"] if e["name"] == "DEPIN_Silo__AdvertisedIp")
                 if ip.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") != "status.podIP":
                     err(where, "DEPIN_Silo__AdvertisedIp must come from status.podIP")
@@ -128,6 +135,10 @@ def check_rendered(overlay, docs, gpu_expected):
         for key in ("DEPIN_Silo__Redis", "DEPIN_Silo__ClusterId", "DEPIN_Silo__ServiceId", "DEPIN_Scheduler__QueueShards"):
             if not data.get(key):
                 err(f"{overlay}:ConfigMap", f"{key} missing or empty")
+        if "password" in data.get("DEPIN_Silo__Redis", "").lower():
+            err(f"{overlay}:ConfigMap", "DEPIN_Silo__Redis holds a password: use the depin-redis Secret (DEPIN_Silo__RedisPassword)")
+        if data.get("DEPIN_Silo__Tls__Mode", "").lower() == "off":
+            err(f"{overlay}:ConfigMap", "DEPIN_Silo__Tls__Mode=Off: the cluster would accept any Orleans client")
     return len(docs)
 
 

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using DePin.Grains;
 using DePin.Grains.Scheduling;
 using Microsoft.Extensions.Configuration;
@@ -8,19 +9,33 @@ namespace DePin.Silo.Hosting;
 
 /// <summary>
 /// Production backend: Redis for membership (Orleans.Clustering.Redis), grain state (Orleans.Persistence.Redis),
-/// reminders (Orleans.Reminders.Redis) and the queue shards' units (<see cref="RedisWorkUnitStore"/>).
-/// Redis is checked before anything starts: a malformed <c>Silo:Redis</c> or a server that does not answer PING within
-/// <c>Silo:RedisConnectTimeout</c> ends the process with a one-line <see cref="SiloStartupException"/>.
+/// reminders (Orleans.Reminders.Redis) and the queue shards' units (<see cref="RedisWorkUnitStore"/>), with mutual TLS
+/// between silos and on the gateway (<see cref="ClusterTls"/>).
+/// Redis is checked before anything starts: a malformed <c>Silo:Redis</c>, a refused <c>Silo:RedisPassword</c> or a
+/// server that does not answer PING within <c>Silo:RedisConnectTimeout</c> ends the process with a one-line
+/// <see cref="SiloStartupException"/>. No message shows a password.
 /// </summary>
-internal static class RedisBackend
+internal static partial class RedisBackend
 {
     public static void Configure(ISiloBuilder orleans, SiloOptions silo)
     {
+        // The trusted core: only holders of the cluster certificate may join as a silo or call grains as a client.
+        if (!ClusterTls.Configure(orleans, silo.Tls))
+        {
+            orleans.AddStartupTask((services, _) =>
+            {
+                services.GetRequiredService<ILoggerFactory>().CreateLogger("DePin.Silo.ClusterTls").LogWarning(
+                    "Silo:Tls:Mode=Off: silo and gateway connections are plain TCP; anyone who reaches ports {SiloPort}/{GatewayPort} can call any grain. Private development networks only.",
+                    silo.SiloPort, silo.GatewayPort);
+                return Task.CompletedTask;
+            });
+        }
+
         var validated = Connect(silo);
 
         ConfigurationOptions Parse()
         {
-            var options = ConfigurationOptions.Parse(silo.Redis!);
+            var options = Options(silo);
             // After start-up, a Redis restart must not kill the silo: keep retrying (commands queue while disconnected).
             options.AbortOnConnectFail = false;
             return options;
@@ -54,20 +69,24 @@ internal static class RedisBackend
         orleans.Services.AddSingleton<DePin.Grains.Jobs.IJobOutputStore, RedisJobOutputStore>();
     }
 
-    /// <summary>Parses <c>Silo:Redis</c> and PINGs the server; throws a <see cref="SiloStartupException"/> with one line saying what is wrong.</summary>
+    /// <summary>
+    /// Parses <c>Silo:Redis</c>, merges <c>Silo:RedisPassword</c> and PINGs the server; throws a
+    /// <see cref="SiloStartupException"/> with one line saying what is wrong (the configuration string redacted).
+    /// </summary>
     internal static ConnectionMultiplexer Connect(SiloOptions silo)
     {
+        var shown = Redacted(silo.Redis);
         ConfigurationOptions options;
         try
         {
-            options = ConfigurationOptions.Parse(silo.Redis!);
+            options = Options(silo);
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or NotSupportedException)
         {
-            throw new SiloStartupException($"Silo:Redis '{silo.Redis}' is not a valid StackExchange.Redis configuration string: {ex.Message}");
+            throw new SiloStartupException($"Silo:Redis '{shown}' is not a valid StackExchange.Redis configuration string: {Redact(ex.Message, silo)}");
         }
         if (options.EndPoints.Count == 0)
-            throw new SiloStartupException($"Silo:Redis '{silo.Redis}' names no endpoint (expected host:port, e.g. 127.0.0.1:6379)");
+            throw new SiloStartupException($"Silo:Redis '{shown}' names no endpoint (expected host:port, e.g. 127.0.0.1:6379)");
 
         var timeoutMs = (int)Math.Clamp(silo.RedisConnectTimeout.TotalMilliseconds, 100, int.MaxValue);
         options.ConnectTimeout = timeoutMs;
@@ -78,6 +97,8 @@ internal static class RedisBackend
         ConnectionMultiplexer? connection = null;
         try
         {
+            // A multiplexer that keeps retrying would report a wrong password only as a timeout: ask once up front.
+            if (RefusesAuthentication(options)) throw new SiloStartupException(RefusedMessage(silo, shown, where));
             connection = ConnectionMultiplexer.Connect(options);
             while (!connection.IsConnected && DateTime.UtcNow < deadline) Thread.Sleep(50);
             if (connection.IsConnected)
@@ -85,13 +106,24 @@ internal static class RedisBackend
                 connection.GetDatabase().Ping();
                 return connection;
             }
+            if (RefusesAuthentication(options)) throw new SiloStartupException(RefusedMessage(silo, shown, where));
             throw new SiloStartupException(
-                $"Silo:Redis '{silo.Redis}': no Redis server answered at {where} within {silo.RedisConnectTimeout.TotalSeconds:0.#} s (Silo:RedisConnectTimeout)");
+                $"Silo:Redis '{shown}': no Redis server answered at {where} within {silo.RedisConnectTimeout.TotalSeconds:0.#} s (Silo:RedisConnectTimeout)");
+        }
+        catch (RedisConnectionException ex) when (ex.FailureType == ConnectionFailureType.AuthenticationFailure)
+        {
+            connection?.Dispose();
+            throw new SiloStartupException(RefusedMessage(silo, shown, where));
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("NOAUTH", StringComparison.Ordinal) || ex.Message.StartsWith("WRONGPASS", StringComparison.Ordinal))
+        {
+            connection?.Dispose();
+            throw new SiloStartupException(RefusedMessage(silo, shown, where));
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ArgumentException)
         {
             connection?.Dispose();
-            throw new SiloStartupException($"Silo:Redis '{silo.Redis}': cannot connect to Redis: {FirstLine(ex.Message)}");
+            throw new SiloStartupException($"Silo:Redis '{shown}': cannot connect to Redis: {Redact(FirstLine(ex.Message), silo)}");
         }
         catch (SiloStartupException)
         {
@@ -100,8 +132,64 @@ internal static class RedisBackend
         }
     }
 
+    /// <summary><c>Silo:Redis</c> parsed, with <c>Silo:RedisPassword</c> (when set) as the password.</summary>
+    internal static ConfigurationOptions Options(SiloOptions silo)
+    {
+        var options = ConfigurationOptions.Parse(silo.Redis!);
+        if (!string.IsNullOrEmpty(silo.RedisPassword)) options.Password = silo.RedisPassword;
+        return options;
+    }
+
+    /// <summary>A StackExchange.Redis configuration string, or any text quoting one, with every <c>password=</c> value masked.</summary>
+    internal static string Redacted(string? text) =>
+        PasswordSetting().Replace(text ?? "", m => m.Groups[1].Value + "***");
+
+    private static string Redact(string text, SiloOptions silo)
+    {
+        var redacted = Redacted(text);
+        foreach (var secret in new[] { silo.RedisPassword, PasswordOf(silo.Redis) })
+        {
+            if (!string.IsNullOrEmpty(secret)) redacted = redacted.Replace(secret, "***", StringComparison.Ordinal);
+        }
+        return redacted;
+    }
+
+    private static string? PasswordOf(string? configuration)
+    {
+        var match = PasswordSetting().Match(configuration ?? "");
+        return match.Success ? match.Groups[2].Value : null;
+    }
+
+    /// <summary>One short connection attempt: true only when Redis answered and refused the credentials.</summary>
+    private static bool RefusesAuthentication(ConfigurationOptions options)
+    {
+        var probe = options.Clone();
+        probe.AbortOnConnectFail = true;
+        probe.ConnectTimeout = Math.Min(options.ConnectTimeout, 2000);
+        try
+        {
+            using var connection = ConnectionMultiplexer.Connect(probe);
+            return false;
+        }
+        catch (RedisConnectionException ex)
+        {
+            return ex.FailureType == ConnectionFailureType.AuthenticationFailure;
+        }
+    }
+
+    private static string RefusedMessage(SiloOptions silo, string shown, string where)
+    {
+        var hint = !string.IsNullOrEmpty(silo.RedisPassword) ? "check Silo:RedisPassword"
+            : PasswordOf(silo.Redis) is not null ? "check the password in Silo:Redis, or give it as Silo:RedisPassword"
+            : "it requires a password: set Silo:RedisPassword";
+        return $"Silo:Redis '{shown}': Redis at {where} refused the credentials ({hint})";
+    }
+
     private static string FirstLine(string? message) =>
         (message ?? "no answer").Split('\n', 2)[0].Split(" - ", 2)[0].Trim();
+
+    [GeneratedRegex("(\\bpassword\\s*=)([^,']*)", RegexOptions.IgnoreCase)]
+    private static partial Regex PasswordSetting();
 }
 
 /// <summary>A start-up check failed; the message is one line naming the setting. The program exits non-zero.</summary>

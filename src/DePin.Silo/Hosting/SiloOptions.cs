@@ -14,6 +14,15 @@ public sealed class SiloOptions : IValidatableObject
     /// <summary>StackExchange.Redis configuration string. Empty = embedded default (localhost clustering, memory storage).</summary>
     public string? Redis { get; set; }
 
+    /// <summary>
+    /// Redis password (from a Secret), merged into <see cref="Redis"/> at start-up so the configuration string itself
+    /// can stay in plain configuration. Never logged nor shown in error messages.
+    /// </summary>
+    public string? RedisPassword { get; set; }
+
+    /// <summary>Mutual TLS between silos and on the client gateway (<c>Silo:Tls</c>); applies only with <see cref="Redis"/>.</summary>
+    public ClusterTlsOptions Tls { get; set; } = new();
+
     /// <summary>How long start-up waits for Redis to answer PING before the process exits with an error naming <c>Silo:Redis</c>.</summary>
     public TimeSpan RedisConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

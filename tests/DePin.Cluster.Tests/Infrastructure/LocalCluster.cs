@@ -6,7 +6,10 @@ using DePin.Grains.Scheduling;
 
 namespace DePin.Cluster.Tests.Infrastructure;
 
-/// <summary>One test's cluster: its own redis-server, silo processes and cluster/service id.</summary>
+/// <summary>
+/// One test's cluster: its own redis-server (with a password), silo processes (mutual TLS with
+/// <see cref="ClusterCertificate.Shared"/>) and cluster/service id.
+/// </summary>
 public sealed class LocalCluster : IAsyncDisposable
 {
     private readonly List<SiloProcess> _silos = [];
@@ -54,8 +57,9 @@ public sealed class LocalCluster : IAsyncDisposable
     public async Task<SiloProcess> AddSiloAsync(string name, string roles, IDictionary<string, string>? settings = null, string? operatorAddress = null)
     {
         var all = DefaultSettings;
+        all["Silo:RedisPassword"] = Redis.Password;
         foreach (var (k, v) in settings ?? new Dictionary<string, string>()) all[k] = v;
-        var silo = await SiloProcess.StartAsync(name, roles, Redis.ConnectionString, ClusterId, all, operatorAddress: operatorAddress);
+        var silo = await SiloProcess.StartAsync(name, roles, Redis.Endpoint, ClusterId, all, operatorAddress: operatorAddress);
         lock (_silos) _silos.Add(silo);
         return silo;
     }

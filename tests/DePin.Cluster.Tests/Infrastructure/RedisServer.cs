@@ -8,6 +8,7 @@ namespace DePin.Cluster.Tests.Infrastructure;
 /// <summary>
 /// A real redis-server child process on a free loopback port, with an append-only file fsynced on every write in a
 /// temporary directory: a kill -9 and restart on the same port keeps everything acknowledged (the Redis restart test).
+/// It requires a password (<c>requirepass</c>), as a production Redis does: silos get it through <c>Silo:RedisPassword</c>.
 /// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
@@ -23,8 +24,14 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>The loopback port.</summary>
     public int Port { get; }
 
-    /// <summary>The StackExchange.Redis configuration string for <c>Silo:Redis</c>.</summary>
-    public string ConnectionString => $"127.0.0.1:{Port}";
+    /// <summary>The password Redis requires (random per server).</summary>
+    public string Password { get; } = "redis-" + Guid.NewGuid().ToString("N");
+
+    /// <summary><c>host:port</c>, without the password: the <c>Silo:Redis</c> the silos get (with <c>Silo:RedisPassword</c>).</summary>
+    public string Endpoint => $"127.0.0.1:{Port}";
+
+    /// <summary>StackExchange.Redis configuration string with the password, for connections from the test process.</summary>
+    public string ConnectionString => $"{Endpoint},password={Password}";
 
     /// <summary>Starts a server; fails with a clear message when redis-server is not installed.</summary>
     public static async Task<RedisServer> StartAsync()
@@ -56,7 +63,7 @@ public sealed class RedisServer : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (var arg in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-                     "--appendfsync", "always", "--dir", _dir, "--protected-mode", "yes" })
+                     "--appendfsync", "always", "--dir", _dir, "--protected-mode", "yes", "--requirepass", Password })
         {
             psi.ArgumentList.Add(arg);
         }

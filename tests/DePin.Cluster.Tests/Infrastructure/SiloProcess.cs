@@ -14,10 +14,12 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _log = new();
 
-    private SiloProcess(Process process, int httpPort, string name, string operatorAddress, string roles)
+    private SiloProcess(Process process, int httpPort, int siloPort, int gatewayPort, string name, string operatorAddress, string roles)
     {
         _process = process;
         HttpPort = httpPort;
+        SiloPort = siloPort;
+        GatewayPort = gatewayPort;
         Name = name;
         OperatorAddress = operatorAddress;
         Roles = roles;
@@ -39,6 +41,12 @@ public sealed class SiloProcess : IAsyncDisposable
 
     /// <summary>HTTP port.</summary>
     public int HttpPort { get; }
+
+    /// <summary>Orleans silo-to-silo port.</summary>
+    public int SiloPort { get; }
+
+    /// <summary>Orleans client gateway port.</summary>
+    public int GatewayPort { get; }
 
     /// <summary>Client of this silo's HTTP endpoint (the job API when it has the api role).</summary>
     public HttpClient Http { get; }
@@ -76,7 +84,8 @@ public sealed class SiloProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts a silo and waits for GET /health (unless <paramref name="waitHealthy"/> is false). The operator address
-    /// defaults to one derived from the cluster id and name.
+    /// defaults to one derived from the cluster id and name. Silo and gateway connections use mutual TLS with
+    /// <see cref="ClusterCertificate.Shared"/> (what ships) unless <paramref name="settings"/> say otherwise.
     /// </summary>
     public static async Task<SiloProcess> StartAsync(string name, string roles, string redis, string clusterId,
         IDictionary<string, string>? settings = null, bool waitHealthy = true, string? operatorAddress = null)
@@ -102,6 +111,7 @@ public sealed class SiloProcess : IAsyncDisposable
             ["DOTNET_gcServer"] = "0",
             ["DOTNET_TieredPGO"] = "0",
         };
+        foreach (var (k, v) in ClusterCertificate.Shared.SiloSettings) env["DEPIN_" + k.Replace(":", "__")] = v;
         foreach (var (k, v) in settings ?? new Dictionary<string, string>()) env["DEPIN_" + k.Replace(":", "__")] = v;
 
         var psi = new ProcessStartInfo("dotnet")
@@ -112,7 +122,8 @@ public sealed class SiloProcess : IAsyncDisposable
         };
         psi.ArgumentList.Add(SiloDll);
         foreach (var (k, v) in env) psi.Environment[k] = v;
-        var silo = new SiloProcess(Process.Start(psi)!, httpPort, name, operatorAddress, roles);
+        int Port(string key) => int.Parse(env[key], System.Globalization.CultureInfo.InvariantCulture);
+        var silo = new SiloProcess(Process.Start(psi)!, httpPort, Port("DEPIN_Silo__SiloPort"), Port("DEPIN_Silo__GatewayPort"), name, operatorAddress, roles);
         if (waitHealthy) await silo.WaitHealthyAsync(TimeSpan.FromSeconds(60));
         return silo;
     }
