@@ -43,6 +43,7 @@ var app = DePinSilo.Build([], b =>
     if (redis is not null)
     {
         b.Configuration["Silo:Redis"] = redis.Endpoint;
+        b.Configuration["Silo:Tls:Mode"] = "Off"; // one silo on loopback: no peers to authenticate
         b.Configuration["Silo:ClusterId"] = "bench-" + Guid.NewGuid().ToString("N")[..8];
     }
 });

@@ -53,6 +53,8 @@ static async Task<int> Throughput(int maxSilos, int units, int samplesPerUnit)
                 var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
                 psi.ArgumentList.Add(silo);
                 psi.Environment["DEPIN_Silo__Redis"] = redis.ConnectionString;
+                // Loopback bench: plain silo connections (the documented dev opt-out); production runs mutual TLS.
+                psi.Environment["DEPIN_Silo__Tls__Mode"] = "Off";
                 psi.Environment["DEPIN_Silo__Roles"] = i == 0 ? "api,gpu" : "gpu";
                 psi.Environment["DEPIN_Silo__ClusterId"] = clusterId;
                 psi.Environment["DEPIN_Silo__ServiceId"] = clusterId;
@@ -111,6 +113,7 @@ static async Task<int> Memory(int queuedUnits, int nodes)
     var config = new Dictionary<string, string?>
     {
         ["Silo:Redis"] = redis.ConnectionString,
+        ["Silo:Tls:Mode"] = "Off", // one silo on loopback: no peers to authenticate
         ["Silo:Roles"] = "api", // no workers: units stay queued
         ["Silo:SiloPort"] = Redis.FreePort().ToString(),
         ["Silo:GatewayPort"] = Redis.FreePort().ToString(),
