@@ -87,9 +87,9 @@ public static class DePinSilo
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(SchedulerMetrics.MeterName, "Microsoft.Orleans")
             .AddPrometheusExporter());
-        builder.Services.ConfigureHttpJsonOptions(o => JobApi.ConfigureJson(o.SerializerOptions));
+        builder.Services.ConfigureHttpJsonOptions(o => DePinApi.ConfigureJson(o.SerializerOptions));
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize =
-            builder.Configuration.GetValue("Api:MaxRequestBytes", JobApi.DefaultMaxRequestBytes));
+            builder.Configuration.GetValue("Api:MaxRequestBytes", DePinApi.DefaultMaxRequestBytes));
         if (!builder.Configuration.GetSection("urls").Exists() && !builder.Configuration.GetSection("Kestrel").Exists()
             && Environment.GetEnvironmentVariable("ASPNETCORE_URLS") is null)
         {
@@ -105,7 +105,7 @@ public static class DePinSilo
         if (silo.HasApiRole)
         {
             app.MapOpenApi();
-            app.MapJobApi();
+            app.MapDePinApi();
         }
         return app;
     }
