@@ -4,7 +4,8 @@ using System.Text.Json.Serialization;
 namespace DePin.Silo.Api;
 
 /// <summary>
-/// The HTTP API (minimal APIs), one file per resource group. Every client error is an RFC 7807 problem+json with a
+/// The HTTP API (minimal APIs), one file per resource group, each with its authorization policy
+/// (<see cref="Auth.DePinAuthentication"/>; an endpoint without one needs a client key). Every client error is an RFC 7807 problem+json with a
 /// message saying what to fix (<see cref="ApiProblems"/>); a refused request writes nothing.
 /// </summary>
 public static class DePinApi
@@ -26,6 +27,7 @@ public static class DePinApi
         app.MapJobsEndpoints();
         app.MapNodesEndpoints();
         app.MapRewardsEndpoints();
+        app.MapKeysEndpoints();
         return app;
     }
 }

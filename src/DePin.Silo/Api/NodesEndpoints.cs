@@ -1,16 +1,17 @@
 using DePin.Abstractions.Nodes;
 using DePin.Grains.Nodes;
+using DePin.Silo.Api.Auth;
 using static DePin.Silo.Api.ApiProblems;
 
 namespace DePin.Silo.Api;
 
-/// <summary><c>/nodes</c>: registered compute nodes.</summary>
+/// <summary><c>/nodes</c> (client keys): registered compute nodes.</summary>
 public static class NodesEndpoints
 {
     /// <summary>Maps the nodes group.</summary>
     public static RouteGroupBuilder MapNodesEndpoints(this IEndpointRouteBuilder app)
     {
-        var nodes = app.MapGroup("/nodes").WithTags("Nodes");
+        var nodes = app.MapGroup("/nodes").WithTags("Nodes").RequireAuthorization(DePinAuthentication.ClientPolicy);
         nodes.MapGet("/", ListNodesAsync).WithSummary("Registered nodes, ordered by id");
         nodes.MapGet("/{**nodeId}", GetNodeAsync);
         return nodes;

@@ -1,33 +1,38 @@
 using DePin.Abstractions;
 using DePin.Abstractions.Rewards;
 using DePin.Grains.Settlement;
+using DePin.Silo.Api.Auth;
 using DePin.Silo.Api.Contracts;
 using Microsoft.Extensions.Options;
 using static DePin.Silo.Api.ApiProblems;
 
 namespace DePin.Silo.Api;
 
-/// <summary>Operators' accounts (earnings, statement, claim proof), the ledger's epochs and where they settle.</summary>
+/// <summary>
+/// Operators' accounts (earnings, statement, claim proof) and the ledger's epochs are public, so anyone can verify the
+/// ledger (rate limited per address); closing an epoch needs an admin key, where epochs settle a client key. RPC URLs
+/// are shown as scheme, host and port only (<see cref="RedactedUrl"/>).
+/// </summary>
 public static class RewardsEndpoints
 {
     /// <summary>Maps the accounts, epochs and settlement groups.</summary>
     public static IEndpointRouteBuilder MapRewardsEndpoints(this IEndpointRouteBuilder app)
     {
-        var accounts = app.MapGroup("/accounts").WithTags("Rewards");
+        var accounts = app.MapGroup("/accounts").WithTags("Rewards").AllowAnonymous().RequireRateLimiting(ApiRateLimiting.PublicPolicy);
         accounts.MapGet("/{address}", GetAccountAsync);
         accounts.MapGet("/{address}/proof", GetProofAsync).WithSummary("Latest on-chain cumulative amount and Merkle proof, for claiming");
         accounts.MapGet("/{address}/statement", GetStatementAsync)
             .WithSummary("Earnings statement: units, credits, and every epoch with its transaction");
 
-        var epochs = app.MapGroup("/epochs").WithTags("Rewards");
+        var epochs = app.MapGroup("/epochs").WithTags("Rewards").AllowAnonymous().RequireRateLimiting(ApiRateLimiting.PublicPolicy);
         epochs.MapGet("/", async (IGrainFactory grains, int? offset, int? limit) =>
             await grains.GetGrain<ILedgerGrain>(0).ListEpochsAsync(offset ?? 0, limit ?? 50));
         epochs.MapGet("/{epoch:long}", GetEpochAsync);
 
-        var epochActions = app.MapGroup("/epochs").WithTags("Rewards");
+        var epochActions = app.MapGroup("/epochs").WithTags("Rewards").RequireAuthorization(DePinAuthentication.AdminPolicy);
         epochActions.MapPost("/close", CloseEpochAsync).WithSummary("Close the open epoch now (operator action)");
 
-        var settlement = app.MapGroup("/settlement").WithTags("Rewards");
+        var settlement = app.MapGroup("/settlement").WithTags("Rewards").RequireAuthorization(DePinAuthentication.ClientPolicy);
         settlement.MapGet("/", GetSettlement).WithSummary("Where epochs are settled");
         return app;
     }
@@ -47,7 +52,7 @@ public static class RewardsEndpoints
         if (!gateway.IsEnabled)
             return Problem(409, "Settlement off", "Epochs are not settled on chain here (Settlement:Mode is Off), so there is nothing to claim.");
         return await grains.GetGrain<ILedgerGrain>(0).GetProofAsync(normalized) is { } proof
-            ? TypedResults.Ok(proof)
+            ? TypedResults.Ok(proof with { RpcUrl = RedactedUrl.Of(proof.RpcUrl) })
             : Problem(404, "Nothing to claim", $"{normalized} is in no epoch settled on chain yet.");
     }
 
@@ -70,7 +75,7 @@ public static class RewardsEndpoints
             : TypedResults.NoContent();
 
     private static SettlementInfo GetSettlement(SettlementGateway gateway, IOptions<SettlementHostOptions> options) => new(
-        options.Value.Mode.ToString(), gateway.IsEnabled, gateway.Options?.RpcUrl, gateway.Options?.ChainId,
+        options.Value.Mode.ToString(), gateway.IsEnabled, RedactedUrl.Of(gateway.Options?.RpcUrl), gateway.Options?.ChainId,
         gateway.Options?.DistributorAddress, gateway.Options?.TokenAddress, gateway.IsEnabled ? gateway.Settler.SettlerAddress : null,
         gateway.WeiPerMicroCredit.ToString());
 }

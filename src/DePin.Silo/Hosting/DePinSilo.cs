@@ -6,6 +6,7 @@ using DePin.Grains.Scheduling;
 using DePin.Grains.Settlement;
 using DePin.Silo.Settlement;
 using DePin.Silo.Api;
+using DePin.Silo.Api.Auth;
 using DePin.Silo.Workers;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -83,6 +84,9 @@ public static class DePinSilo
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         builder.Services.AddHealthChecks();
+        builder.Services.AddDePinAuthentication(builder.Configuration);
+        if (silo.HasApiRole) builder.Services.AddApiKeyBootstrap(); // after UseOrleans: runs once the silo is up
+        builder.Services.AddApiForwardedHeaders(builder.Configuration);
         builder.Services.AddJobApiRateLimiting(builder.Configuration);
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(SchedulerMetrics.MeterName, "Microsoft.Orleans")
@@ -97,14 +101,17 @@ public static class DePinSilo
         }
 
         var app = builder.Build();
+        app.UseForwardedHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.UseRateLimiter();
-        app.MapHealthChecks("/health");
-        app.MapPrometheusScrapingEndpoint(); // GET /metrics
+        app.MapHealthChecks("/health").AllowAnonymous();
+        app.MapPrometheusScrapingEndpoint().RequireAuthorization(DePinAuthentication.AdminPolicy); // GET /metrics
         if (silo.HasApiRole)
         {
-            app.MapOpenApi();
+            app.MapOpenApi().AllowAnonymous();
             app.MapDePinApi();
         }
         return app;
