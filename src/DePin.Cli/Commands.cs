@@ -496,7 +496,7 @@ public static partial class Cli
 
     private static Command CloseEpochCommand(CliContext context, GlobalOptions g)
     {
-        var cmd = new Command("close-epoch", "Close the open epoch now and record its settlement batch (operator action)");
+        var cmd = new Command("close-epoch", "Close the open epoch now and record its settlement batch (operator action; admin key)");
         SetClientAction(cmd, context, g, async run =>
         {
             var e = await run.Client.CloseEpochAsync(run.CancellationToken);
@@ -504,7 +504,7 @@ public static partial class Cli
             else if (e is null) run.Out.WriteLine("nothing to close: no credits since the last epoch");
             else WriteEpoch(run.Out, e);
             return ExitOk;
-        });
+        }, admin: true);
         return cmd;
     }
 
