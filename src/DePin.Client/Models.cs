@@ -105,6 +105,8 @@ public sealed record JobInfo
     public JobRequirements? Requirements { get; init; }
     /// <summary>Estimated work of the whole job in GFLOP (one replica); 0 when the server does not report it.</summary>
     public double EstimatedGflop { get; init; }
+    /// <summary>Public id of the API key that submitted the job (its owner); null for jobs submitted without one.</summary>
+    public string? Owner { get; init; }
 }
 
 /// <summary>A job's price and expected run time per online node (<c>POST /jobs/quote</c>); nothing is submitted.</summary>

@@ -121,4 +121,18 @@ public sealed class ApiKeyTests : IDisposable
         var bad = await CliRun.RunAsync(stub, Env(), null, ["admin", "keys", "create", "--role", "root"]);
         Assert.NotEqual(0, bad.ExitCode);
     }
+
+    [Fact]
+    public async Task Submit_sends_the_idempotency_key()
+    {
+        string? sent = null;
+        var stub = new StubHandler(r =>
+        {
+            sent = r.Headers.TryGetValues("Idempotency-Key", out var v) ? v.Single() : null;
+            return StubHandler.Json(StubHandler.JobJson("job1", "Submitted", 0, 1, "montecarlo-pi"), HttpStatusCode.Accepted);
+        });
+        var o = await CliRun.RunAsync(stub, Env(), null, ["submit", "montecarlo-pi", "--params", """{"samples":1000,"units":1}""", "--idempotency-key", "nightly-7"]);
+        Assert.Equal(0, o.ExitCode);
+        Assert.Equal("nightly-7", sent);
+    }
 }

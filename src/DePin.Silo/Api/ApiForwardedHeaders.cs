@@ -25,8 +25,11 @@ public static class ApiForwardedHeaders
         }
         services.Configure<ForwardedHeadersOptions>(o =>
         {
-            o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
-            // The defaults trust loopback; only what is configured is trusted here.
+            // Empty known lists would make the middleware trust every sender, so with none configured nothing is forwarded;
+            // the defaults (loopback) are replaced by what is configured.
+            o.ForwardedHeaders = proxies.Count + networks.Count == 0
+                ? ForwardedHeaders.None
+                : ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
             o.KnownProxies.Clear();
             o.KnownIPNetworks.Clear();
             foreach (var p in proxies) o.KnownProxies.Add(p);

@@ -58,6 +58,7 @@ public static class JobsEndpoints
         switch (outcome.Status)
         {
             case ClientSubmitStatus.Accepted or ClientSubmitStatus.Replayed:
+                if (outcome.Status == ClientSubmitStatus.Replayed) http.Response.Headers["Idempotent-Replayed"] = "true";
                 return TypedResults.Accepted($"/jobs/{outcome.Job!.JobId}", outcome.Job);
             case ClientSubmitStatus.QuotaExceeded:
                 http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling((outcome.RetryAfter ?? TimeSpan.FromSeconds(5)).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);

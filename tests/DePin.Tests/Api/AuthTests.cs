@@ -182,6 +182,8 @@ public sealed class AuthTests(AuthTests.Silo fixture) : IClassFixture<AuthTests.
         Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
         Assert.Equal(job.JobId, (await again.ReadAsync<JobView>()).JobId);
         Assert.Equal($"/jobs/{job.JobId}", again.Headers.Location?.OriginalString);
+        Assert.True(again.Headers.Contains("Idempotent-Replayed"));
+        Assert.False(first.Headers.Contains("Idempotent-Replayed"));
         Assert.Single(await http.GetAsync<JobSummary[]>("/jobs"));
 
         var different = await PostWithIdempotencyKeyAsync(http, "order-42", new { kernel = "montecarlo-pi", parameters = new { samples = 2000, units = 2 } });
