@@ -41,11 +41,13 @@ public static class ApiRateLimiting
                 http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
                 if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
                     http.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-                var isSubmit = http.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName == SubmitPolicy;
                 await Results.Problem(statusCode: 429, title: "Too many requests",
-                    detail: isSubmit
-                        ? $"This API key may submit at most {perSecond} jobs per second (bursts of {burst}); retry later."
-                        : $"This address may make at most {publicPerSecond} unauthenticated requests per second (bursts of {publicBurst}); retry later.")
+                    detail: http.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName switch
+                    {
+                        SubmitPolicy => $"This API key may submit at most {perSecond} jobs per second (bursts of {burst}); retry later.",
+                        PublicPolicy => $"This address may make at most {publicPerSecond} unauthenticated requests per second (bursts of {publicBurst}); retry later.",
+                        _ => "Too many requests; retry later.",
+                    })
                     .ExecuteAsync(http);
             };
         });
