@@ -139,6 +139,19 @@ public sealed class AuthTests(AuthTests.Silo fixture) : IClassFixture<AuthTests.
     }
 
     [Fact]
+    public async Task The_openapi_document_declares_the_key_on_protected_operations_only()
+    {
+        using var anonymous = Host.CreateHttp(null);
+        using var doc = System.Text.Json.JsonDocument.Parse(await anonymous.GetStringAsync("/openapi/v1.json"));
+        var root = doc.RootElement;
+        Assert.Equal("bearer", root.GetProperty("components").GetProperty("securitySchemes").GetProperty("apiKey").GetProperty("scheme").GetString());
+        var paths = root.GetProperty("paths");
+        Assert.True(paths.GetProperty("/jobs").GetProperty("post").TryGetProperty("security", out _));
+        Assert.True(paths.GetProperty("/keys").GetProperty("get").TryGetProperty("security", out _));
+        Assert.False(paths.GetProperty("/epochs").GetProperty("get").TryGetProperty("security", out _));
+    }
+
+    [Fact]
     public async Task Another_clients_job_is_404_and_each_client_lists_only_its_own_jobs()
     {
         using var alice = Host.CreateHttp((await CreateKeyAsync("client", "alice")).Key);
