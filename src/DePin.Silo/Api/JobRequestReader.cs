@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using DePin.Abstractions.Jobs;
 using static DePin.Silo.Api.ApiProblems;
@@ -64,6 +65,12 @@ internal static class JobRequestReader
 
         static (JobRequest?, IResult?) Invalid(string detail) => (null, Problem(400, "Invalid job", detail));
     }
+
+    /// <summary>
+    /// SHA-256 of the parsed request (kernel, parameters text, redundancy, priority, budget, requirements): what tells
+    /// a retry from a different request under the same Idempotency-Key.
+    /// </summary>
+    public static string Digest(JobRequest request) => Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request)));
 
     private static string? ReadRequirements(JsonElement element, out JobRequirements? requirements)
     {

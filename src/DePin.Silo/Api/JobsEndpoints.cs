@@ -1,6 +1,5 @@
+using System.Globalization;
 using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text.Json;
 using DePin.Abstractions.Clients;
 using DePin.Abstractions.Jobs;
 using DePin.Grains;
@@ -52,7 +51,7 @@ public static class JobsEndpoints
         }
         var (request, problem) = await JobRequestReader.ReadAsync(http);
         if (request is null) return problem!;
-        var requestHash = idempotencyKey is null ? null : Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request)));
+        var requestHash = idempotencyKey is null ? null : JobRequestReader.Digest(request);
 
         var outcome = await grains.GetGrain<IClientGrain>(http.User.ApiKeyId()!).SubmitAsync(new ClientSubmission(request, idempotencyKey, requestHash));
         switch (outcome.Status)
@@ -61,7 +60,8 @@ public static class JobsEndpoints
                 if (outcome.Status == ClientSubmitStatus.Replayed) http.Response.Headers["Idempotent-Replayed"] = "true";
                 return TypedResults.Accepted($"/jobs/{outcome.Job!.JobId}", outcome.Job);
             case ClientSubmitStatus.QuotaExceeded:
-                http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling((outcome.RetryAfter ?? TimeSpan.FromSeconds(5)).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var retryAfter = Math.Max(1, (int)Math.Ceiling((outcome.RetryAfter ?? TimeSpan.FromSeconds(5)).TotalSeconds));
+                http.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
                 return Problem(429, "Quota exceeded", outcome.Error!);
             case ClientSubmitStatus.IdempotencyConflict:
                 return Problem(409, "Idempotency-Key reused", outcome.Error!);
