@@ -64,7 +64,11 @@ public sealed class TestSilo : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Starts a silo. <paramref name="settings"/> are configuration keys such as <c>Scheduler:LeaseDuration</c>.</summary>
-    public static async Task<TestSilo> StartAsync(bool workers, IDictionary<string, string?>? settings = null)
+    public static async Task<TestSilo> StartAsync(bool workers, IDictionary<string, string?>? settings = null) =>
+        await StartAsync(workers, settings, configure: null);
+
+    /// <summary>Starts a silo; <paramref name="configure"/> may add to the host (e.g. a logging provider) after the settings.</summary>
+    public static async Task<TestSilo> StartAsync(bool workers, IDictionary<string, string?>? settings, Action<WebApplicationBuilder>? configure)
     {
         var httpPort = FreePort();
         var keysDirectory = Path.Combine(Path.GetTempPath(), "depin-test-keys-" + Guid.NewGuid().ToString("N")[..12]);
@@ -84,7 +88,11 @@ public sealed class TestSilo : IAsyncDisposable
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) config[key] = value;
 
-        var app = DePinSilo.Build([], b => b.Configuration.AddInMemoryCollection(config));
+        var app = DePinSilo.Build([], b =>
+        {
+            b.Configuration.AddInMemoryCollection(config);
+            configure?.Invoke(b);
+        });
         await app.StartAsync();
         return new TestSilo(app, new Uri($"http://127.0.0.1:{httpPort}"), keysDirectory);
     }
