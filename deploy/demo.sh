@@ -17,6 +17,9 @@ port="${DEPIN_HTTP_PORT:-5080}"
 api="http://127.0.0.1:${port}"
 export DEPIN_Settlement__Mode="${DEPIN_Settlement__Mode:-DevChain}"
 export DEPIN_Ledger__EpochPeriod="${DEPIN_Ledger__EpochPeriod:-00:01:00}"
+# The silo writes an admin and a client API key to .run/keys (mode 0600) when it has none; the CLI, run from here,
+# finds them (client.key, or admin.key for admin commands such as the demo's close-epoch).
+export DEPIN_Auth__KeysDirectory="${DEPIN_Auth__KeysDirectory:-$PWD/.run/keys}"
 dotnet src/DePin.Silo/bin/Release/net10.0/DePin.Silo.dll --urls "$api" > .run/demo-silo.log 2>&1 &
 silo=$!
 stop() { kill -TERM "$silo" 2>/dev/null || true; wait "$silo" 2>/dev/null || true; }
@@ -28,11 +31,14 @@ if ! depin wait-ready --timeout 120s; then
   tail -n 40 .run/demo-silo.log >&2
   exit 1
 fi
-depin demo --out .run
+# The demo closes an epoch: it runs with the bootstrap admin key (whatever DEPIN_API_KEY this shell may hold).
+DEPIN_API_KEY= DEPIN_API_KEY_FILE="$DEPIN_Auth__KeysDirectory/admin.key" depin demo --out .run
 
 if [ "${1:-}" != "--once" ]; then
   echo
   echo "The network is still running: API $api (OpenAPI at $api/openapi/v1.json), log .run/demo-silo.log."
+  echo "API keys: .run/keys/client.key and .run/keys/admin.key (readable by you only); the CLI uses them from this directory."
   echo "Try: dotnet src/DePin.Cli/bin/Release/net10.0/depin.dll nodes    — Ctrl+C stops everything."
+  echo "     curl -H \"Authorization: Bearer \$(cat .run/keys/client.key)\" $api/jobs"
   wait "$silo"
 fi

@@ -42,7 +42,7 @@ public static partial class Cli
     }
 
     /// <summary>Global options shared by every command.</summary>
-    internal sealed record GlobalOptions(Option<string> Api, Option<bool> Json);
+    internal sealed record GlobalOptions(Option<string> Api, Option<bool> Json, Option<string?> ApiKey);
 
     /// <summary>Builds the command tree (exposed for tests and documentation).</summary>
     public static RootCommand BuildRootCommand(CliContext context)
@@ -62,11 +62,19 @@ public static partial class Cli
                 r.AddError($"'{value}' is not an http(s) URL for --api (example: {CliContext.DefaultApi}).");
         });
         var json = new Option<bool>("--json") { Description = "Machine-readable JSON output", Recursive = true };
-        var g = new GlobalOptions(api, json);
+        var apiKey = new Option<string?>("--api-key")
+        {
+            Description = $"API key (dpk_…; default: ${CliContext.ApiKeyEnvironmentVariable}, the file named by ${CliContext.ApiKeyFileEnvironmentVariable}, "
+                + "else .run/keys/client.key, or .run/keys/admin.key for admin commands, when present)",
+            Recursive = true,
+            HelpName = "key",
+        };
+        var g = new GlobalOptions(api, json, apiKey);
 
         var root = new RootCommand("depin: submit GPU compute jobs to a DePin.Orleans cluster, follow them, fetch results, inspect nodes and earnings.");
         root.Options.Add(api);
         root.Options.Add(json);
+        root.Options.Add(apiKey);
         root.Subcommands.Add(SubmitCommand(context, g));
         root.Subcommands.Add(QuoteCommand(context, g));
         root.Subcommands.Add(StatusCommand(context, g));
@@ -84,6 +92,7 @@ public static partial class Cli
         root.Subcommands.Add(NodeCommand(context, g));
         root.Subcommands.Add(WaitReadyCommand(context, g));
         root.Subcommands.Add(DemoCommand(context, g));
+        root.Subcommands.Add(AdminCommand(context, g));
         return root;
     }
 
@@ -133,8 +142,11 @@ public static partial class Cli
     /// <summary>The API did not become reachable/ready: message, exit 2.</summary>
     internal sealed class CliUnreachableException(string message) : Exception(message);
 
-    /// <summary>Sets an action that gets a client for <c>--api</c> and maps expected failures to exit codes.</summary>
-    internal static void SetClientAction(Command command, CliContext context, GlobalOptions g, Func<Invocation, Task<int>> body)
+    /// <summary>
+    /// Sets an action that gets a client for <c>--api</c> with the API key (<see cref="CliContext.ResolveApiKey"/>; the
+    /// local <c>admin.key</c> rather than <c>client.key</c> when <paramref name="admin"/>) and maps expected failures to exit codes.
+    /// </summary>
+    internal static void SetClientAction(Command command, CliContext context, GlobalOptions g, Func<Invocation, Task<int>> body, bool admin = false)
     {
         command.SetAction(async (ParseResult parse, CancellationToken ct) =>
         {
@@ -150,7 +162,17 @@ public static partial class Cli
                 BaseAddress = api,
                 Timeout = context.RequestTimeout,
             };
-            using var client = new DePinClient(http);
+            string? apiKey;
+            try
+            {
+                apiKey = context.ResolveApiKey(parse.GetValue(g.ApiKey), admin);
+            }
+            catch (IOException ex)
+            {
+                context.Error.WriteLine($"error: {ex.Message}");
+                return ExitError;
+            }
+            using var client = new DePinClient(http, apiKey);
             try
             {
                 return await body(new Invocation(parse, context, client, client.BaseAddress, parse.GetValue(g.Json), ct)).ConfigureAwait(false);
@@ -167,6 +189,13 @@ public static partial class Cli
     {
         switch (ex)
         {
+            case DePinApiException { StatusCode: System.Net.HttpStatusCode.Unauthorized } p:
+                err.WriteLine($"error: {p.Title} (401): {p.Detail ?? "the API needs a valid API key."} Pass one with --api-key, "
+                    + $"${CliContext.ApiKeyEnvironmentVariable} or ${CliContext.ApiKeyFileEnvironmentVariable} (a local silo writes .run/keys/client.key and admin.key).");
+                return ExitError;
+            case DePinApiException { StatusCode: System.Net.HttpStatusCode.Forbidden } p:
+                err.WriteLine($"error: {p.Title} (403): {p.Detail ?? "this API key may not do that."}");
+                return ExitError;
             case DePinApiException p:
                 err.WriteLine(p.Detail is null ? $"error: {p.Title}" : $"error: {p.Title}: {p.Detail}");
                 return ExitError;

@@ -104,20 +104,27 @@ public static partial class Cli
     {
         var job = new JobOptions();
         var wait = new Option<bool>("--wait", "-w") { Description = "Wait for the job to finish, showing progress, then print its result summary" };
+        var idempotencyKey = new Option<string?>("--idempotency-key")
+        {
+            Description = "Sent as Idempotency-Key: submitting the same job again with the same key returns the first job instead of a new one (24 h)",
+            HelpName = "key",
+        };
         var timeout = DurationOption("--timeout", TimeSpan.Zero, "With --wait: give up after this long (0 = never)");
 
         var cmd = new Command("submit", "Submit a job; prints its id");
         job.AddTo(cmd);
         cmd.Options.Add(wait);
         cmd.Options.Add(timeout);
-        SetClientAction(cmd, context, g, async run => await SubmitAsync(run, job, wait, timeout));
+        cmd.Options.Add(idempotencyKey);
+        SetClientAction(cmd, context, g, async run => await SubmitAsync(run, job, wait, timeout, idempotencyKey));
         return cmd;
     }
 
-    private static async Task<int> SubmitAsync(Invocation run, JobOptions options, Option<bool> wait, Option<TimeSpan> timeout)
+    private static async Task<int> SubmitAsync(Invocation run, JobOptions options, Option<bool> wait, Option<TimeSpan> timeout, Option<string?> idempotencyKey)
     {
         using var doc = options.ReadParameters(run);
-        var job = await run.Client.SubmitJobAsync(run.Get(options.Kernel)!, doc.RootElement, options.SubmitOptions(run), run.CancellationToken);
+        var submitOptions = options.SubmitOptions(run) with { IdempotencyKey = run.Get(idempotencyKey) };
+        var job = await run.Client.SubmitJobAsync(run.Get(options.Kernel)!, doc.RootElement, submitOptions, run.CancellationToken);
 
         if (!run.Get(wait))
         {
@@ -496,7 +503,7 @@ public static partial class Cli
 
     private static Command CloseEpochCommand(CliContext context, GlobalOptions g)
     {
-        var cmd = new Command("close-epoch", "Close the open epoch now and record its settlement batch (operator action)");
+        var cmd = new Command("close-epoch", "Close the open epoch now and record its settlement batch (operator action; admin key)");
         SetClientAction(cmd, context, g, async run =>
         {
             var e = await run.Client.CloseEpochAsync(run.CancellationToken);
@@ -504,7 +511,7 @@ public static partial class Cli
             else if (e is null) run.Out.WriteLine("nothing to close: no credits since the last epoch");
             else WriteEpoch(run.Out, e);
             return ExitOk;
-        });
+        }, admin: true);
         return cmd;
     }
 

@@ -26,7 +26,8 @@ public static partial class Cli
         {
             outDir, timeout, redundancy,
         };
-        SetClientAction(cmd, context, g, run => RunDemoAsync(run, run.Get(outDir) ?? ".", run.Get(timeout), run.Get(redundancy)));
+        // Admin key: the demo also closes an epoch.
+        SetClientAction(cmd, context, g, run => RunDemoAsync(run, run.Get(outDir) ?? ".", run.Get(timeout), run.Get(redundancy)), admin: true);
         return cmd;
     }
 

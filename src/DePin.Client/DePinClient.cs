@@ -8,8 +8,9 @@ using System.Text.Json;
 namespace DePin.Client;
 
 /// <summary>
-/// Client of the DePin.Orleans HTTP API. Every non-success response throws <see cref="DePinApiException"/>;
-/// transport failures surface as <see cref="HttpRequestException"/>.
+/// Client of the DePin.Orleans HTTP API. Every non-success response throws <see cref="DePinApiException"/>
+/// (401: no or an invalid API key, 403: the key's role may not do that); transport failures surface as
+/// <see cref="HttpRequestException"/>. With an API key, every request carries <c>Authorization: Bearer &lt;key&gt;</c>.
 /// </summary>
 public sealed class DePinClient : IDisposable
 {
@@ -23,25 +24,51 @@ public sealed class DePinClient : IDisposable
     private readonly bool _ownsHttp;
 
     /// <summary>Uses <paramref name="http"/>, whose <see cref="HttpClient.BaseAddress"/> must be set. The client is not disposed by this instance.</summary>
-    public DePinClient(HttpClient http)
+    public DePinClient(HttpClient http) : this(http, apiKey: null)
+    {
+    }
+
+    /// <summary>
+    /// Uses <paramref name="http"/> (with a <see cref="HttpClient.BaseAddress"/>; not disposed by this instance) and sends
+    /// <paramref name="apiKey"/> (<c>dpk_…</c>) with every request; null = no key (public endpoints only).
+    /// </summary>
+    public DePinClient(HttpClient http, string? apiKey)
     {
         ArgumentNullException.ThrowIfNull(http);
         if (http.BaseAddress is null) throw new ArgumentException("The HttpClient must have a BaseAddress.", nameof(http));
         _http = http;
         BaseAddress = Normalize(http.BaseAddress);
+        ApiKey = NormalizeKey(apiKey);
     }
 
     /// <summary>Creates and owns an <see cref="HttpClient"/> for <paramref name="baseAddress"/>.</summary>
-    public DePinClient(Uri baseAddress)
+    public DePinClient(Uri baseAddress) : this(baseAddress, apiKey: null)
+    {
+    }
+
+    /// <summary>Creates and owns an <see cref="HttpClient"/> for <paramref name="baseAddress"/>, sending <paramref name="apiKey"/> with every request.</summary>
+    public DePinClient(Uri baseAddress, string? apiKey)
     {
         ArgumentNullException.ThrowIfNull(baseAddress);
         BaseAddress = Normalize(baseAddress);
         _http = new HttpClient { BaseAddress = BaseAddress };
         _ownsHttp = true;
+        ApiKey = NormalizeKey(apiKey);
     }
 
     /// <summary>API root (always ends with '/').</summary>
     public Uri BaseAddress { get; }
+
+    /// <summary>The API key sent as <c>Authorization: Bearer</c>, or null.</summary>
+    public string? ApiKey { get; }
+
+    private static string? NormalizeKey(string? apiKey)
+    {
+        if (string.IsNullOrWhiteSpace(apiKey)) return null;
+        var key = apiKey.Trim();
+        if (key.Any(c => c < 0x21 || c > 0x7e)) throw new ArgumentException("The API key contains characters that cannot be sent in a header.", nameof(apiKey));
+        return key;
+    }
 
     private static Uri Normalize(Uri address)
     {
@@ -68,6 +95,7 @@ public sealed class DePinClient : IDisposable
     public async Task<JobInfo> SubmitJobAsync(string kernel, JsonElement parameters, SubmitJobOptions? options = null, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, Url("jobs")) { Content = JobRequestContent(kernel, parameters, options) };
+        if (options?.IdempotencyKey is { Length: > 0 } idempotencyKey) request.Headers.Add("Idempotency-Key", idempotencyKey);
         return await SendJsonAsync<JobInfo>(request, cancellationToken).ConfigureAwait(false);
     }
 
@@ -187,7 +215,7 @@ public sealed class DePinClient : IDisposable
     public async Task<JobResultData> GetResultAsync(string jobId, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, Url("jobs/" + Escape(jobId) + "/result"));
-        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
         var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         var contentType = response.Content.Headers.ContentType?.ToString() ?? "application/octet-stream";
@@ -229,7 +257,7 @@ public sealed class DePinClient : IDisposable
     public async Task<EpochInfo?> CloseEpochAsync(CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, Url("epochs/close"));
-        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NoContent) return null;
         return await ReadJsonAsync<EpochInfo>(response, cancellationToken).ConfigureAwait(false);
@@ -282,8 +310,33 @@ public sealed class DePinClient : IDisposable
     /// <summary>True when <c>GET /health</c> answers 200. Transport errors propagate.</summary>
     public async Task<bool> IsHealthyAsync(CancellationToken cancellationToken = default)
     {
-        using var response = await _http.GetAsync(Url("health"), cancellationToken).ConfigureAwait(false);
+        using var request = new HttpRequestMessage(HttpMethod.Get, Url("health"));
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         return response.StatusCode == HttpStatusCode.OK;
+    }
+
+    // ---------------------------------------------------------------- API keys (admin)
+
+    /// <summary>Creates an API key (<c>POST /keys</c>, admin); the returned <see cref="CreatedApiKeyInfo.Key"/> is shown this once. 409 when the key store is full.</summary>
+    /// <param name="role"><c>client</c> or <c>admin</c>.</param>
+    /// <param name="name">A label: who or what uses the key.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    public async Task<CreatedApiKeyInfo> CreateApiKeyAsync(string role, string? name = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(role);
+        using var request = new HttpRequestMessage(HttpMethod.Post, Url("keys")) { Content = JsonContent.Create(new { role, name }, options: DePinJson.Options) };
+        return await SendJsonAsync<CreatedApiKeyInfo>(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>API keys, newest first (<c>GET /keys</c>, admin).</summary>
+    public Task<IReadOnlyList<ApiKeyDescriptor>> ListApiKeysAsync(int offset = 0, int limit = 1000, CancellationToken cancellationToken = default) =>
+        GetJsonAsync<IReadOnlyList<ApiKeyDescriptor>>(string.Create(CultureInfo.InvariantCulture, $"keys?offset={offset}&limit={limit}"), cancellationToken);
+
+    /// <summary>Revokes an API key by its public id (<c>POST /keys/{id}/revoke</c>, admin); 404 unknown, 409 for the last admin key.</summary>
+    public async Task<ApiKeyDescriptor> RevokeApiKeyAsync(string keyId, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, Url("keys/" + Escape(keyId) + "/revoke"));
+        return await SendJsonAsync<ApiKeyDescriptor>(request, cancellationToken).ConfigureAwait(false);
     }
 
     // ---------------------------------------------------------------- plumbing
@@ -305,9 +358,16 @@ public sealed class DePinClient : IDisposable
     private async Task<T> SendJsonAsync<T>(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         request.Headers.Accept.ParseAdd("application/json");
-        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
         return await ReadJsonAsync<T>(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Every request goes out here, with the API key.</summary>
+    private Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken cancellationToken)
+    {
+        if (ApiKey is not null) request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ApiKey);
+        return _http.SendAsync(request, completion, cancellationToken);
     }
 
     private static async Task<T> ReadJsonAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)

@@ -40,6 +40,11 @@ public sealed record SubmitJobOptions
     public long? MaxPriceMicroCredits { get; init; }
     /// <summary>Which nodes may run the job (device kinds, minimum memory, minimum measured GFLOP/s). Null = any node.</summary>
     public JobRequirements? Requirements { get; init; }
+    /// <summary>
+    /// Sent as the <c>Idempotency-Key</c> header of <c>POST /jobs</c>: a retry with the same key and the same job gets the
+    /// job created the first time instead of a second one (the server remembers a key for 24 h).
+    /// </summary>
+    public string? IdempotencyKey { get; init; }
 }
 
 /// <summary>Which nodes may run a job; every constraint left empty/null accepts any node.</summary>
@@ -100,6 +105,8 @@ public sealed record JobInfo
     public JobRequirements? Requirements { get; init; }
     /// <summary>Estimated work of the whole job in GFLOP (one replica); 0 when the server does not report it.</summary>
     public double EstimatedGflop { get; init; }
+    /// <summary>Public id of the API key that submitted the job (its owner); null for jobs submitted without one.</summary>
+    public string? Owner { get; init; }
 }
 
 /// <summary>A job's price and expected run time per online node (<c>POST /jobs/quote</c>); nothing is submitted.</summary>
@@ -373,6 +380,36 @@ public sealed record StatementInfo
     public AccountInfo Account { get; init; } = new();
     /// <summary>Epochs including the account, newest first.</summary>
     public IReadOnlyList<StatementLineInfo> Epochs { get; init; } = [];
+}
+
+/// <summary>An API key's public facts (<c>GET /keys</c>); the secret is never shown again after creation.</summary>
+public sealed record ApiKeyDescriptor
+{
+    /// <summary>Public key id (the middle part of <c>dpk_&lt;keyId&gt;_&lt;secret&gt;</c>).</summary>
+    public string KeyId { get; init; } = "";
+    /// <summary><c>client</c> or <c>admin</c>.</summary>
+    public string Role { get; init; } = "";
+    /// <summary>Label given at creation.</summary>
+    public string? Name { get; init; }
+    /// <summary>When it was created.</summary>
+    public DateTimeOffset CreatedAt { get; init; }
+    /// <summary>When it was revoked; null while valid.</summary>
+    public DateTimeOffset? RevokedAt { get; init; }
+}
+
+/// <summary>A key just created (<c>POST /keys</c>): <see cref="Key"/> is shown this once.</summary>
+public sealed record CreatedApiKeyInfo
+{
+    /// <summary>The full key to send as <c>Authorization: Bearer</c>; store it now.</summary>
+    public string Key { get; init; } = "";
+    /// <summary>Public key id.</summary>
+    public string KeyId { get; init; } = "";
+    /// <summary><c>client</c> or <c>admin</c>.</summary>
+    public string Role { get; init; } = "";
+    /// <summary>Label.</summary>
+    public string? Name { get; init; }
+    /// <summary>When it was created.</summary>
+    public DateTimeOffset CreatedAt { get; init; }
 }
 
 /// <summary>JSON conventions of the API: camelCase, enums as strings.</summary>

@@ -21,6 +21,9 @@ public sealed record JobRequest
 
     /// <summary>Which nodes may run the units; null = any node.</summary>
     [Id(5)] public JobRequirements? Requirements { get; init; }
+
+    /// <summary>Key id of the API key that submitted the job (set by the API); null for jobs submitted by an Orleans client.</summary>
+    [Id(6)] public string? Owner { get; init; }
 }
 
 /// <summary>Outcome of a submission: accepted, or refused with a client-facing reason and nothing written.</summary>

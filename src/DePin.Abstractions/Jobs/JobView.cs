@@ -23,6 +23,8 @@ public sealed record JobView
     [Id(16)] public JobRequirements? Requirements { get; init; }
     /// <summary>Estimated work of the whole job (all units, one replica), in GFLOP, from the kernel's cost model.</summary>
     [Id(17)] public double EstimatedGflop { get; init; }
+    /// <summary>Key id of the API key that submitted the job; only it (and admins) may see or cancel the job.</summary>
+    [Id(18)] public string? Owner { get; init; }
 
     /// <summary>Fraction of verified units, 0..1.</summary>
     public double Progress => UnitCount == 0 ? 0 : (double)UnitsCompleted / UnitCount;

@@ -63,6 +63,7 @@ public sealed class JobGrain(
                 Requirements = quote.EffectiveRequirements(request.Requirements),
                 EstimatedGflop = quote.EstimatedGflop,
                 SubmittedAt = clock.GetUtcNow(),
+                Owner = request.Owner,
             },
             CanonicalParameters = plan.CanonicalParameters,
             UnitInputs = [.. plan.UnitInputs],

@@ -9,6 +9,7 @@ using DePin.Silo.Api;
 using DePin.Silo.Leasing;
 using DePin.Silo.NodeGateway;
 using DePin.Worker;
+using DePin.Silo.Api.Auth;
 using DePin.Silo.Workers;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -90,14 +91,17 @@ public static class DePinSilo
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         builder.Services.AddHealthChecks();
+        builder.Services.AddDePinAuthentication(builder.Configuration);
+        if (silo.HasApiRole) builder.Services.AddApiKeyBootstrap(); // after UseOrleans: runs once the silo is up
+        builder.Services.AddApiForwardedHeaders(builder.Configuration);
         builder.Services.AddJobApiRateLimiting(builder.Configuration);
         builder.Services.AddNodeGateway();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(SchedulerMetrics.MeterName, "Microsoft.Orleans")
             .AddPrometheusExporter());
-        builder.Services.ConfigureHttpJsonOptions(o => JobApi.ConfigureJson(o.SerializerOptions));
+        builder.Services.ConfigureHttpJsonOptions(o => DePinApi.ConfigureJson(o.SerializerOptions));
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize =
-            builder.Configuration.GetValue("Api:MaxRequestBytes", JobApi.DefaultMaxRequestBytes));
+            builder.Configuration.GetValue("Api:MaxRequestBytes", DePinApi.DefaultMaxRequestBytes));
         if (!builder.Configuration.GetSection("urls").Exists() && !builder.Configuration.GetSection("Kestrel").Exists()
             && Environment.GetEnvironmentVariable("ASPNETCORE_URLS") is null)
         {
@@ -105,17 +109,18 @@ public static class DePinSilo
         }
 
         var app = builder.Build();
+        app.UseForwardedHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
-        app.MapHealthChecks("/health");
-        app.MapPrometheusScrapingEndpoint(); // GET /metrics
+        app.MapHealthChecks("/health").AllowAnonymous();
+        app.MapPrometheusScrapingEndpoint().RequireAuthorization(DePinAuthentication.AdminPolicy); // GET /metrics
         if (silo.HasApiRole)
         {
-            app.MapOpenApi();
-            app.MapJobApi();
+            app.MapOpenApi().AllowAnonymous();
+            app.MapDePinApi();
             app.MapNodeGateway();
         }
         return app;

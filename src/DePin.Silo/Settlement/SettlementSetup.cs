@@ -48,7 +48,7 @@ public sealed class SettlementSetup(
                 });
                 gateway.Configure(ChainOptions(o, o.RpcUrl ?? "", o.DistributorAddress ?? "", o.TokenAddress), key, o.WeiPerMicroCredit);
                 logger.LogInformation("Settlement on chain {ChainId} via {Rpc}: distributor {Distributor}, settler {Settler}",
-                    o.ChainId, o.RpcUrl, o.DistributorAddress, key.Address);
+                    o.ChainId, Api.RedactedUrl.Of(o.RpcUrl), o.DistributorAddress, key.Address);
                 return;
         }
     }

@@ -24,11 +24,16 @@ public sealed class SiloProcess : IAsyncDisposable
         OperatorAddress = operatorAddress;
         Roles = roles;
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        Http.DefaultRequestHeaders.Authorization = new("Bearer", AdminKey);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) Append(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Append(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
     }
+
+    /// <summary>The admin API key every silo of this test run registers (<c>Auth:AdminKey</c>); <see cref="Http"/> sends it.</summary>
+    public static readonly string AdminKey = "dpk_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)) + "_"
+        + System.Buffers.Text.Base64Url.EncodeToString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
     /// <summary>Worker node name prefix (node id = <c>{Name}/cpu0</c>).</summary>
     public string Name { get; }
@@ -108,6 +113,8 @@ public sealed class SiloProcess : IAsyncDisposable
             ["DEPIN_Logging__LogLevel__Default"] = "Warning",
             ["DEPIN_Logging__LogLevel__DePin"] = "Information",
             ["DEPIN_Logging__Console__FormatterName"] = "simple",
+            ["DEPIN_Auth__AdminKey"] = AdminKey,
+            ["DEPIN_Auth__BootstrapKeys"] = "false",
             ["DOTNET_gcServer"] = "0",
             ["DOTNET_TieredPGO"] = "0",
         };

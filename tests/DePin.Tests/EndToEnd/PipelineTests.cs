@@ -5,6 +5,7 @@ using DePin.Abstractions.Nodes;
 using DePin.Abstractions.Rewards;
 using System.Net.Http.Json;
 using DePin.Silo.Api;
+using DePin.Silo.Api.Contracts;
 using DePin.Tests.Infrastructure;
 
 namespace DePin.Tests.EndToEnd;

@@ -25,7 +25,7 @@ public static class ApiJson
     private static JsonSerializerOptions Create()
     {
         var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
-        JobApi.ConfigureJson(options);
+        DePinApi.ConfigureJson(options);
         return options;
     }
 }

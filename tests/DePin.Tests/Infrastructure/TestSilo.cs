@@ -10,24 +10,52 @@ namespace DePin.Tests.Infrastructure;
 
 /// <summary>
 /// A real DePin silo (the production host program, embedded defaults) started in this test process on free loopback
-/// ports: Orleans silo + gateway + Kestrel HTTP API, optionally with the GPU-role workers on the CPU device.
+/// ports: Orleans silo + gateway + Kestrel HTTP API, optionally with the GPU-role workers on the CPU device. Its
+/// bootstrap API keys are written to a temporary directory of its own (<see cref="KeysDirectory"/>).
 /// </summary>
 public sealed class TestSilo : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private TestSilo(WebApplication app, Uri baseAddress)
+    private TestSilo(WebApplication app, Uri baseAddress, string keysDirectory)
     {
         _app = app;
         BaseAddress = baseAddress;
-        Http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        KeysDirectory = keysDirectory;
+        AdminKey = File.ReadAllText(Path.Combine(keysDirectory, "admin.key")).Trim();
+        ClientKey = File.ReadAllText(Path.Combine(keysDirectory, "client.key")).Trim();
+        Http = CreateHttp(AdminKey);
+        ClientHttp = CreateHttp(ClientKey);
     }
 
     /// <summary>The API's base address.</summary>
     public Uri BaseAddress { get; }
 
-    /// <summary>An HTTP client for the API.</summary>
+    /// <summary>Where the silo wrote its bootstrap keys (<c>Auth:KeysDirectory</c>; deleted on dispose).</summary>
+    public string KeysDirectory { get; }
+
+    /// <summary>The bootstrap admin key (<c>admin.key</c>).</summary>
+    public string AdminKey { get; }
+
+    /// <summary>The bootstrap client key (<c>client.key</c>).</summary>
+    public string ClientKey { get; }
+
+    /// <summary>An HTTP client for the API, sending the admin key (may do everything).</summary>
     public HttpClient Http { get; }
+
+    /// <summary>Same as <see cref="Http"/>: the admin key.</summary>
+    public HttpClient AdminHttp => Http;
+
+    /// <summary>An HTTP client for the API, sending the bootstrap client key.</summary>
+    public HttpClient ClientHttp { get; }
+
+    /// <summary>A new HTTP client for the API sending <paramref name="apiKey"/> as a bearer token (none when null). The caller disposes it.</summary>
+    public HttpClient CreateHttp(string? apiKey)
+    {
+        var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        if (apiKey is not null) http.DefaultRequestHeaders.Authorization = new("Bearer", apiKey);
+        return http;
+    }
 
     /// <summary>The silo's grain factory (same process).</summary>
     public IGrainFactory Grains => _app.Services.GetRequiredService<IGrainFactory>();
@@ -36,10 +64,14 @@ public sealed class TestSilo : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Starts a silo. <paramref name="settings"/> are configuration keys such as <c>Scheduler:LeaseDuration</c>.</summary>
-    public static async Task<TestSilo> StartAsync(bool workers, IDictionary<string, string?>? settings = null,
-        Action<IServiceCollection>? services = null)
+    public static async Task<TestSilo> StartAsync(bool workers, IDictionary<string, string?>? settings = null) =>
+        await StartAsync(workers, settings, configure: null);
+
+    /// <summary>Starts a silo; <paramref name="configure"/> may add to the host (e.g. a logging provider) after the settings.</summary>
+    public static async Task<TestSilo> StartAsync(bool workers, IDictionary<string, string?>? settings, Action<WebApplicationBuilder>? configure)
     {
         var httpPort = FreePort();
+        var keysDirectory = Path.Combine(Path.GetTempPath(), "depin-test-keys-" + Guid.NewGuid().ToString("N")[..12]);
         var config = new Dictionary<string, string?>
         {
             ["Silo:Roles"] = workers ? "api,gpu" : "api",
@@ -52,16 +84,17 @@ public sealed class TestSilo : IAsyncDisposable
             ["Worker:HeartbeatInterval"] = "00:00:01",
             ["urls"] = $"http://127.0.0.1:{httpPort}",
             ["Logging:LogLevel:Default"] = "Warning",
+            ["Auth:KeysDirectory"] = keysDirectory,
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) config[key] = value;
 
         var app = DePinSilo.Build([], b =>
         {
             b.Configuration.AddInMemoryCollection(config);
-            services?.Invoke(b.Services);
+            configure?.Invoke(b);
         });
         await app.StartAsync();
-        return new TestSilo(app, new Uri($"http://127.0.0.1:{httpPort}"));
+        return new TestSilo(app, new Uri($"http://127.0.0.1:{httpPort}"), keysDirectory);
     }
 
     /// <summary>A TCP port nobody listens on right now.</summary>
@@ -76,6 +109,7 @@ public sealed class TestSilo : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
+        ClientHttp.Dispose();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
@@ -84,6 +118,14 @@ public sealed class TestSilo : IAsyncDisposable
         finally
         {
             await _app.DisposeAsync();
+            try
+            {
+                Directory.Delete(KeysDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A leftover temporary directory is harmless.
+            }
         }
     }
 }

@@ -29,7 +29,7 @@ public sealed class NodeGatewayTests(NodeGatewayTests.Silo fixture) : IClassFixt
         {
             ["Scheduler:QueueShards"] = "1",
             ["Scheduler:MaxAttempts"] = "3",
-        }, services => services.AddSingleton<TimeProvider>(Clock));
+        }, b => b.Services.AddSingleton<TimeProvider>(Clock));
 
         public async Task DisposeAsync()
         {

@@ -5,6 +5,7 @@ using DePin.Abstractions.Rewards;
 using DePin.Settlement;
 using DePin.Settlement.Keys;
 using DePin.Silo.Api;
+using DePin.Silo.Api.Contracts;
 using DePin.Tests.Infrastructure;
 using SettlementState = DePin.Abstractions.Rewards.SettlementState;
 using Nethereum.Hex.HexConvertors.Extensions;

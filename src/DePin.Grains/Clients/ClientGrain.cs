@@ -1,0 +1,127 @@
+using DePin.Abstractions.Clients;
+using DePin.Abstractions.Jobs;
+using DePin.Compute.Catalog;
+using DePin.Grains.Jobs;
+using Microsoft.Extensions.Options;
+
+namespace DePin.Grains.Clients;
+
+/// <summary>
+/// The jobs of one API key. Not reentrant: a key's submissions are serialised, so its quota check and the job it
+/// admits cannot race. Job grains are never asked to report back: when the key looks at its limit, the grain
+/// refreshes the status of the jobs it believes unfinished (at most the limit) before refusing.
+/// </summary>
+public sealed class ClientGrain(
+    [PersistentState("client", StorageNames.Store)] IPersistentState<ClientState> state,
+    IOptions<ClientQuotaOptions> quota,
+    IOptions<SchedulerOptions> scheduler,
+    TimeProvider clock) : Grain, IClientGrain
+{
+    /// <summary>How many of its most recent jobs a key can list.</summary>
+    public const int RecentJobs = 1000;
+
+    /// <summary>How many idempotency keys a key's grain remembers.</summary>
+    public const int IdempotencyKeys = 1000;
+
+    /// <summary>How long an idempotency key is remembered.</summary>
+    public static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
+
+    private ClientQuotaOptions Quota => quota.Value;
+    private ClientState State => state.State;
+
+    async Task<ClientSubmitOutcome> IClientGrain.SubmitAsync(ClientSubmission submission)
+    {
+        var now = clock.GetUtcNow();
+        ForgetExpiredIdempotencyKeys(now);
+        if (submission.IdempotencyKey is { } idempotencyKey && State.Idempotency.TryGetValue(idempotencyKey, out var earlier))
+        {
+            if (earlier.RequestHash != submission.RequestHash)
+                return new(ClientSubmitStatus.IdempotencyConflict, null,
+                    $"Idempotency-Key '{idempotencyKey}' was used at {earlier.At:O} for a different request (job {earlier.JobId}); use a new key for a new job.", null);
+            if (await GrainFactory.GetGrain<IJobGrain>(earlier.JobId).GetAsync() is { } job)
+                return new(ClientSubmitStatus.Replayed, job, null, null);
+        }
+
+        var request = submission.Request with { Owner = this.GetPrimaryKeyString() };
+        if (await CheckQuotaAsync(request) is { } refusal) return refusal;
+
+        var jobId = Guid.NewGuid().ToString("N");
+        var outcome = await GrainFactory.GetGrain<IJobGrain>(jobId).SubmitAsync(request);
+        if (!outcome.Accepted || outcome.Job is not { } view) return new(ClientSubmitStatus.Refused, null, outcome.Error, null);
+
+        State.Active[jobId] = view.UnitCount;
+        State.Recent.Add(new JobSummary(jobId, view.Kernel, view.Status, view.UnitCount, view.SubmittedAt));
+        if (State.Recent.Count > RecentJobs) State.Recent.RemoveRange(0, State.Recent.Count - RecentJobs);
+        if (submission.IdempotencyKey is { } key)
+        {
+            State.Idempotency[key] = new IdempotentSubmission(submission.RequestHash ?? "", jobId, now);
+            if (State.Idempotency.Count > IdempotencyKeys)
+                State.Idempotency.Remove(State.Idempotency.MinBy(e => e.Value.At).Key);
+        }
+        await state.WriteStateAsync();
+        return new(ClientSubmitStatus.Accepted, view, null, null);
+    }
+
+    async Task<IReadOnlyList<JobSummary>> IClientGrain.ListJobsAsync(JobStatus? status, int offset, int limit)
+    {
+        await RefreshActiveAsync();
+        return [.. Enumerable.Reverse(State.Recent)
+            .Where(j => status is null || j.Status == status)
+            .Skip(Math.Max(0, offset))
+            .Take(Math.Clamp(limit, 0, RecentJobs))];
+    }
+
+    /// <summary>Null when the job fits the key's quotas; else the refusal. Writes nothing either way.</summary>
+    private async Task<ClientSubmitOutcome?> CheckQuotaAsync(JobRequest request)
+    {
+        // Planning a job only to count its units costs as much as the job grain's own planning, so it happens only
+        // when even the largest job the catalog allows might not fit.
+        int? units = null;
+        if (QueuedUnits + KernelLimits.Default.MaxUnits > Quota.MaxQueuedUnits)
+        {
+            if (JobQuote.TryCreate(request, scheduler.Value, out var error) is not { } quote)
+                return new(ClientSubmitStatus.Refused, null, error, null);
+            units = quote.Plan.UnitCount;
+            if (units > Quota.MaxQueuedUnits)
+                return new(ClientSubmitStatus.Refused, null,
+                    $"the job has {units} units, more than the {Quota.MaxQueuedUnits} queued units one API key may have (Api:Quota:MaxQueuedUnits); split it", null);
+        }
+
+        if (Fits(units)) return null;
+        await RefreshActiveAsync();
+        if (Fits(units)) return null;
+        var detail = State.Active.Count >= Quota.MaxRunningJobs
+            ? $"this API key has {State.Active.Count} unfinished jobs, the most it may have (Api:Quota:MaxRunningJobs = {Quota.MaxRunningJobs}); wait for some to finish or cancel them"
+            : $"this API key has {QueuedUnits} units queued and the job adds {units}, over the quota of {Quota.MaxQueuedUnits} (Api:Quota:MaxQueuedUnits); wait for some to finish or cancel them";
+        return new(ClientSubmitStatus.QuotaExceeded, null, detail, Quota.RetryAfter);
+    }
+
+    private long QueuedUnits => State.Active.Values.Sum(v => (long)v);
+
+    private bool Fits(int? units) =>
+        State.Active.Count < Quota.MaxRunningJobs && QueuedUnits + (units ?? KernelLimits.Default.MaxUnits) <= Quota.MaxQueuedUnits;
+
+    /// <summary>Asks every job believed unfinished for its status: finished ones leave the quota, the list gets fresh statuses.</summary>
+    private async Task RefreshActiveAsync()
+    {
+        if (State.Active.Count == 0) return;
+        var views = await Task.WhenAll(State.Active.Keys.ToList().Select(async id => (Id: id, View: await GrainFactory.GetGrain<IJobGrain>(id).GetAsync())));
+        var byId = new Dictionary<string, JobView?>();
+        foreach (var (id, view) in views)
+        {
+            byId[id] = view;
+            if (view is null || view.Status.IsTerminal()) State.Active.Remove(id);
+            else State.Active[id] = view.UnitCount - view.UnitsCompleted;
+        }
+        for (var i = 0; i < State.Recent.Count; i++)
+        {
+            if (byId.TryGetValue(State.Recent[i].JobId, out var view) && view is not null)
+                State.Recent[i] = State.Recent[i] with { Status = view.Status };
+        }
+    }
+
+    private void ForgetExpiredIdempotencyKeys(DateTimeOffset now)
+    {
+        foreach (var (key, entry) in State.Idempotency.Where(e => now - e.Value.At > IdempotencyWindow).ToList()) State.Idempotency.Remove(key);
+    }
+}

@@ -1,0 +1,81 @@
+using DePin.Abstractions;
+using DePin.Abstractions.Rewards;
+using DePin.Grains.Settlement;
+using DePin.Silo.Api.Auth;
+using DePin.Silo.Api.Contracts;
+using Microsoft.Extensions.Options;
+using static DePin.Silo.Api.ApiProblems;
+
+namespace DePin.Silo.Api;
+
+/// <summary>
+/// Operators' accounts (earnings, statement, claim proof) and the ledger's epochs are public, so anyone can verify the
+/// ledger (rate limited per address); closing an epoch needs an admin key, where epochs settle a client key. RPC URLs
+/// are shown as scheme, host and port only (<see cref="RedactedUrl"/>).
+/// </summary>
+public static class RewardsEndpoints
+{
+    /// <summary>Maps the accounts, epochs and settlement groups.</summary>
+    public static IEndpointRouteBuilder MapRewardsEndpoints(this IEndpointRouteBuilder app)
+    {
+        var accounts = app.MapGroup("/accounts").WithTags("Rewards").AllowAnonymous().RequireRateLimiting(ApiRateLimiting.PublicPolicy);
+        accounts.MapGet("/{address}", GetAccountAsync);
+        accounts.MapGet("/{address}/proof", GetProofAsync).WithSummary("Latest on-chain cumulative amount and Merkle proof, for claiming");
+        accounts.MapGet("/{address}/statement", GetStatementAsync)
+            .WithSummary("Earnings statement: units, credits, and every epoch with its transaction");
+
+        var epochs = app.MapGroup("/epochs").WithTags("Rewards").AllowAnonymous().RequireRateLimiting(ApiRateLimiting.PublicPolicy);
+        epochs.MapGet("/", async (IGrainFactory grains, int? offset, int? limit) =>
+            await grains.GetGrain<ILedgerGrain>(0).ListEpochsAsync(offset ?? 0, limit ?? 50));
+        epochs.MapGet("/{epoch:long}", GetEpochAsync);
+
+        var epochActions = app.MapGroup("/epochs").WithTags("Rewards").RequireAuthorization(DePinAuthentication.AdminPolicy);
+        epochActions.MapPost("/close", CloseEpochAsync).WithSummary("Close the open epoch now (operator action)");
+
+        var settlement = app.MapGroup("/settlement").WithTags("Rewards").RequireAuthorization(DePinAuthentication.ClientPolicy);
+        settlement.MapGet("/", GetSettlement).WithSummary("Where epochs are settled");
+        return app;
+    }
+
+    private static async Task<IResult> GetAccountAsync(string address, IGrainFactory grains)
+    {
+        if (!PayoutAddress.TryNormalize(address, out var normalized)) return MalformedAddress(address);
+        var account = await grains.GetGrain<IRewardAccountGrain>(normalized).GetAsync();
+        return account.UnitsCredited == 0
+            ? Problem(404, "Unknown account", $"No earnings have been credited to {normalized}.")
+            : TypedResults.Ok(account);
+    }
+
+    private static async Task<IResult> GetProofAsync(string address, IGrainFactory grains, SettlementGateway gateway)
+    {
+        if (!PayoutAddress.TryNormalize(address, out var normalized)) return MalformedAddress(address);
+        if (!gateway.IsEnabled)
+            return Problem(409, "Settlement off", "Epochs are not settled on chain here (Settlement:Mode is Off), so there is nothing to claim.");
+        return await grains.GetGrain<ILedgerGrain>(0).GetProofAsync(normalized) is { } proof
+            ? TypedResults.Ok(proof with { RpcUrl = RedactedUrl.Of(proof.RpcUrl) })
+            : Problem(404, "Nothing to claim", $"{normalized} is in no epoch settled on chain yet.");
+    }
+
+    private static async Task<IResult> GetStatementAsync(string address, IGrainFactory grains)
+    {
+        if (!PayoutAddress.TryNormalize(address, out var normalized)) return MalformedAddress(address);
+        var account = await grains.GetGrain<IRewardAccountGrain>(normalized).GetAsync();
+        if (account.UnitsCredited == 0) return Problem(404, "Unknown account", $"No earnings have been credited to {normalized}.");
+        return TypedResults.Ok(new EarningsStatement(account, await grains.GetGrain<ILedgerGrain>(0).GetStatementAsync(normalized)));
+    }
+
+    private static async Task<IResult> GetEpochAsync(long epoch, IGrainFactory grains) =>
+        await grains.GetGrain<ILedgerGrain>(0).GetEpochAsync(epoch) is { } e
+            ? TypedResults.Ok(e)
+            : Problem(404, "Unknown epoch", $"Epoch {epoch} has not been closed.");
+
+    private static async Task<IResult> CloseEpochAsync(IGrainFactory grains) =>
+        await grains.GetGrain<ILedgerGrain>(0).CloseEpochAsync() is { } e
+            ? TypedResults.Ok(e)
+            : TypedResults.NoContent();
+
+    private static SettlementInfo GetSettlement(SettlementGateway gateway, IOptions<SettlementHostOptions> options) => new(
+        options.Value.Mode.ToString(), gateway.IsEnabled, RedactedUrl.Of(gateway.Options?.RpcUrl), gateway.Options?.ChainId,
+        gateway.Options?.DistributorAddress, gateway.Options?.TokenAddress, gateway.IsEnabled ? gateway.Settler.SettlerAddress : null,
+        gateway.WeiPerMicroCredit.ToString());
+}
