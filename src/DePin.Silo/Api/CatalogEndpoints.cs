@@ -11,7 +11,8 @@ public static class CatalogEndpoints
     {
         var kernels = app.MapGroup("/kernels").WithTags("Catalog").AllowAnonymous().RequireRateLimiting(ApiRateLimiting.PublicPolicy);
         kernels.MapGet("/", () => KernelCatalog.Default.All.OrderBy(k => k.Name)
-            .Select(k => new KernelInfo(k.Name, k.Description, k.Comparison.ToString())));
+            .Select(k => new KernelInfo(k.Name, k.Description, k.Comparison.ToString())))
+            .WithName("listKernels").WithSummary("The catalog of vetted kernels a job may run").Produces<IEnumerable<KernelInfo>>().ProducesProblem(429);
         return kernels;
     }
 }

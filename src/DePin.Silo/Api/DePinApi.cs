@@ -17,6 +17,8 @@ public static class DePinApi
     public static void ConfigureJson(JsonSerializerOptions options)
     {
         options.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+        // Numbers are JSON numbers, never strings: what the OpenAPI document promises typed clients.
+        options.NumberHandling = JsonNumberHandling.Strict;
         options.Converters.Add(new JsonStringEnumConverter());
     }
 

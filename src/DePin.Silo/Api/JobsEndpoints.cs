@@ -28,15 +28,18 @@ public static class JobsEndpoints
     public static RouteGroupBuilder MapJobsEndpoints(this IEndpointRouteBuilder app)
     {
         var jobs = app.MapGroup("/jobs").WithTags("Jobs").RequireAuthorization(DePinAuthentication.ClientPolicy);
-        jobs.MapPost("/", SubmitAsync).WithSummary("Submit a job").RequireRateLimiting(ApiRateLimiting.SubmitPolicy).Accepts<SubmitJobRequest>("application/json")
+        jobs.MapPost("/", SubmitAsync).WithName("submitJob").WithSummary("Submit a job").RequireRateLimiting(ApiRateLimiting.SubmitPolicy).Accepts<SubmitJobRequest>("application/json")
             .Produces<JobView>(StatusCodes.Status202Accepted).ProducesProblem(400).ProducesProblem(409).ProducesProblem(413).ProducesProblem(429);
-        jobs.MapPost("/quote", QuoteAsync).WithSummary("Price a job and estimate its run time per online node, without submitting it")
+        jobs.MapPost("/quote", QuoteAsync).WithName("quoteJob").WithSummary("Price a job and estimate its run time per online node, without submitting it")
             .Accepts<SubmitJobRequest>("application/json").Produces<QuoteView>().ProducesProblem(400);
-        jobs.MapGet("/", ListJobsAsync).WithSummary("List jobs, newest first");
-        jobs.MapGet("/{jobId}", GetJobAsync).WithSummary("Job status and progress");
-        jobs.MapGet("/{jobId}/result", GetResultAsync).WithSummary("The assembled result (content type depends on the kernel)");
-        jobs.MapPost("/{jobId}/cancel", CancelAsync).WithSummary("Cancel a job");
-        jobs.MapDelete("/{jobId}", CancelAsync).WithSummary("Cancel a job");
+        jobs.MapGet("/", ListJobsAsync).WithName("listJobs").WithSummary("List your jobs (admins: all jobs), newest first")
+            .Produces<IReadOnlyList<JobSummary>>().ProducesProblem(400);
+        jobs.MapGet("/{jobId}", GetJobAsync).WithName("getJob").WithSummary("Job status and progress").Produces<JobView>().ProducesProblem(404);
+        jobs.MapGet("/{jobId}/result", GetResultAsync).WithName("getJobResult").WithSummary("The assembled result (content type depends on the kernel)")
+            .Produces<byte[]>(contentType: "application/octet-stream").ProducesProblem(404).ProducesProblem(409);
+        jobs.MapPost("/{jobId}/cancel", CancelAsync).WithName("cancelJob").WithSummary("Cancel a job").Produces<JobView>().ProducesProblem(404).ProducesProblem(409);
+        jobs.MapDelete("/{jobId}", CancelAsync).WithName("deleteJob").WithSummary("Cancel a job (same as POST /jobs/{jobId}/cancel)")
+            .Produces<JobView>().ProducesProblem(404).ProducesProblem(409);
         return jobs;
     }
 

@@ -15,12 +15,15 @@ public static class KeysEndpoints
     public static RouteGroupBuilder MapKeysEndpoints(this IEndpointRouteBuilder app)
     {
         var keys = app.MapGroup("/keys").WithTags("Keys").RequireAuthorization(DePinAuthentication.AdminPolicy);
-        keys.MapPost("/", CreateAsync).WithSummary("Create an API key; the response holds the key, shown this once")
+        keys.MapPost("/", CreateAsync).WithName("createApiKey").WithSummary("Create an API key; the response holds the key, shown this once")
             .Produces<CreatedApiKey>(StatusCodes.Status201Created).ProducesProblem(400).ProducesProblem(409);
-        keys.MapGet("/", ListAsync).WithSummary("API keys, newest first (never their secrets)");
-        keys.MapGet("/{keyId}", GetAsync);
-        keys.MapPost("/{keyId}/revoke", RevokeAsync).WithSummary("Revoke a key (every API silo refuses it within Auth:CacheDuration)");
-        keys.MapDelete("/{keyId}", RevokeAsync).WithSummary("Revoke a key");
+        keys.MapGet("/", ListAsync).WithName("listApiKeys").WithSummary("API keys, newest first (never their secrets)")
+            .Produces<IReadOnlyList<ApiKeyInfo>>().ProducesProblem(400);
+        keys.MapGet("/{keyId}", GetAsync).WithName("getApiKey").WithSummary("One API key (never its secret)").Produces<ApiKeyInfo>().ProducesProblem(404);
+        keys.MapPost("/{keyId}/revoke", RevokeAsync).WithName("revokeApiKey").WithSummary("Revoke a key (every API silo refuses it within Auth:CacheDuration)")
+            .Produces<ApiKeyInfo>().ProducesProblem(404).ProducesProblem(409);
+        keys.MapDelete("/{keyId}", RevokeAsync).WithName("deleteApiKey").WithSummary("Revoke a key (same as POST /keys/{keyId}/revoke)")
+            .Produces<ApiKeyInfo>().ProducesProblem(404).ProducesProblem(409);
         return keys;
     }
 

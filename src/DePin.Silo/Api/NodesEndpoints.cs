@@ -12,8 +12,10 @@ public static class NodesEndpoints
     public static RouteGroupBuilder MapNodesEndpoints(this IEndpointRouteBuilder app)
     {
         var nodes = app.MapGroup("/nodes").WithTags("Nodes").RequireAuthorization(DePinAuthentication.ClientPolicy);
-        nodes.MapGet("/", ListNodesAsync).WithSummary("Registered nodes, ordered by id");
-        nodes.MapGet("/{**nodeId}", GetNodeAsync);
+        nodes.MapGet("/", ListNodesAsync).WithName("listNodes").WithSummary("Registered nodes, ordered by id")
+            .Produces<IReadOnlyList<NodeView>>().ProducesProblem(400);
+        nodes.MapGet("/{**nodeId}", GetNodeAsync).WithName("getNode").WithSummary("One node: operator, capabilities, liveness, standing")
+            .Produces<NodeView>().ProducesProblem(404);
         return nodes;
     }
 

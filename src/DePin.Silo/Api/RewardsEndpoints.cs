@@ -19,21 +19,28 @@ public static class RewardsEndpoints
     public static IEndpointRouteBuilder MapRewardsEndpoints(this IEndpointRouteBuilder app)
     {
         var accounts = app.MapGroup("/accounts").WithTags("Rewards").AllowAnonymous().RequireRateLimiting(ApiRateLimiting.PublicPolicy);
-        accounts.MapGet("/{address}", GetAccountAsync);
-        accounts.MapGet("/{address}/proof", GetProofAsync).WithSummary("Latest on-chain cumulative amount and Merkle proof, for claiming");
-        accounts.MapGet("/{address}/statement", GetStatementAsync)
-            .WithSummary("Earnings statement: units, credits, and every epoch with its transaction");
+        accounts.MapGet("/{address}", GetAccountAsync).WithName("getAccount").WithSummary("An operator's earnings")
+            .Produces<RewardAccountView>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(429);
+        accounts.MapGet("/{address}/proof", GetProofAsync).WithName("getAccountProof").WithSummary("Latest on-chain cumulative amount and Merkle proof, for claiming")
+            .Produces<AccountProof>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(429);
+        accounts.MapGet("/{address}/statement", GetStatementAsync).WithName("getAccountStatement")
+            .WithSummary("Earnings statement: units, credits, and every epoch with its transaction")
+            .Produces<EarningsStatement>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(429);
 
         var epochs = app.MapGroup("/epochs").WithTags("Rewards").AllowAnonymous().RequireRateLimiting(ApiRateLimiting.PublicPolicy);
         epochs.MapGet("/", async (IGrainFactory grains, int? offset, int? limit) =>
-            await grains.GetGrain<ILedgerGrain>(0).ListEpochsAsync(offset ?? 0, limit ?? 50));
-        epochs.MapGet("/{epoch:long}", GetEpochAsync);
+            await grains.GetGrain<ILedgerGrain>(0).ListEpochsAsync(offset ?? 0, limit ?? 50))
+            .WithName("listEpochs").WithSummary("Closed epochs and their settlement batches, newest first")
+            .Produces<IReadOnlyList<EpochSettlement>>().ProducesProblem(400).ProducesProblem(429);
+        epochs.MapGet("/{epoch:long}", GetEpochAsync).WithName("getEpoch").WithSummary("One closed epoch and its settlement")
+            .Produces<EpochSettlement>().ProducesProblem(404).ProducesProblem(429);
 
         var epochActions = app.MapGroup("/epochs").WithTags("Rewards").RequireAuthorization(DePinAuthentication.AdminPolicy);
-        epochActions.MapPost("/close", CloseEpochAsync).WithSummary("Close the open epoch now (operator action)");
+        epochActions.MapPost("/close", CloseEpochAsync).WithName("closeEpoch").WithSummary("Close the open epoch now (operator action)")
+            .Produces<EpochSettlement>().Produces(StatusCodes.Status204NoContent);
 
         var settlement = app.MapGroup("/settlement").WithTags("Rewards").RequireAuthorization(DePinAuthentication.ClientPolicy);
-        settlement.MapGet("/", GetSettlement).WithSummary("Where epochs are settled");
+        settlement.MapGet("/", GetSettlement).WithName("getSettlement").WithSummary("Where epochs are settled").Produces<SettlementInfo>();
         return app;
     }
 

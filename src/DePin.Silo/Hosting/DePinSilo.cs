@@ -89,7 +89,7 @@ public static class DePinSilo
         }
 
         builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(DePinOpenApi.Configure);
         builder.Services.AddHealthChecks();
         builder.Services.AddDePinAuthentication(builder.Configuration);
         if (silo.HasApiRole) builder.Services.AddApiKeyBootstrap(); // after UseOrleans: runs once the silo is up

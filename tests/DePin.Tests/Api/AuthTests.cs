@@ -146,9 +146,14 @@ public sealed class AuthTests(AuthTests.Silo fixture) : IClassFixture<AuthTests.
         var root = doc.RootElement;
         Assert.Equal("bearer", root.GetProperty("components").GetProperty("securitySchemes").GetProperty("apiKey").GetProperty("scheme").GetString());
         var paths = root.GetProperty("paths");
-        Assert.True(paths.GetProperty("/jobs").GetProperty("post").TryGetProperty("security", out _));
-        Assert.True(paths.GetProperty("/keys").GetProperty("get").TryGetProperty("security", out _));
-        Assert.False(paths.GetProperty("/epochs").GetProperty("get").TryGetProperty("security", out _));
+        string[] Schemes(string path, string method) => [.. paths.GetProperty(path).GetProperty(method).GetProperty("security").EnumerateArray()
+            .SelectMany(requirement => requirement.EnumerateObject().Select(p => p.Name))];
+        Assert.Equal(["apiKey"], Schemes("/jobs", "post"));
+        Assert.Equal(["apiKey"], Schemes("/keys", "get"));
+        Assert.Equal(["nodeToken"], Schemes("/node/v1/lease", "post"));
+        // Public operations say so explicitly: one empty requirement, i.e. no credentials.
+        Assert.Empty(Schemes("/epochs", "get"));
+        Assert.Empty(Schemes("/node/v1/challenge", "post"));
     }
 
     [Fact]

@@ -77,14 +77,7 @@ public sealed class AgentProcess : IAsyncDisposable
 
     private static string FindCli()
     {
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}") ? "Debug" : "Release";
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (!File.Exists(Path.Combine(dir.FullName, "DePin.Orleans.sln"))) continue;
-            var dll = Path.Combine(dir.FullName, "src", "DePin.Cli", "bin", configuration, "net10.0", "depin.dll");
-            if (!File.Exists(dll)) throw new InvalidOperationException($"{dll} is missing: build the solution");
-            return dll;
-        }
-        throw new InvalidOperationException("DePin.Orleans.sln not found above the test directory");
+        var dll = Path.Combine(Infrastructure.RepoTools.Root, "src", "DePin.Cli", "bin", Infrastructure.RepoTools.Configuration, "net10.0", "depin.dll");
+        return File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} is missing: build the solution");
     }
 }

@@ -32,7 +32,6 @@ public static class DePinAuthentication
         services.AddOptions<ApiKeyStoreOptions>().BindConfiguration(ApiKeyStoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ClientQuotaOptions>().BindConfiguration(ClientQuotaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ApiKeyValidator>();
-        services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", ApiKeyOpenApi.Configure);
         services.AddAuthorizationBuilder()
             .AddPolicy(ClientPolicy, p => p.AddAuthenticationSchemes(ApiKeyScheme).RequireAuthenticatedUser().RequireRole(ClientPolicy, AdminPolicy))
             .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(ApiKeyScheme).RequireAuthenticatedUser().RequireRole(AdminPolicy))

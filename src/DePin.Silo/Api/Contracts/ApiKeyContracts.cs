@@ -3,9 +3,14 @@ using DePin.Abstractions.Clients;
 namespace DePin.Silo.Api.Contracts;
 
 /// <summary>Body of <c>POST /keys</c>.</summary>
-/// <param name="Role"><c>client</c> or <c>admin</c>.</param>
-/// <param name="Name">A label: who or what uses the key (at most 100 characters).</param>
-public sealed record CreateApiKeyRequest(string? Role, string? Name);
+public sealed record CreateApiKeyRequest
+{
+    /// <summary><c>client</c> or <c>admin</c>.</summary>
+    public string? Role { get; init; }
+
+    /// <summary>A label: who or what uses the key (at most 100 characters).</summary>
+    public string? Name { get; init; }
+}
 
 /// <summary>A key just created: the only time its secret is shown.</summary>
 /// <param name="Key">The full key, <c>dpk_&lt;keyId&gt;_&lt;secret&gt;</c>: store it now, it cannot be shown again.</param>
