@@ -157,7 +157,7 @@ public sealed class JobGrain(
         try
         {
             var result = kernel.Assemble(state.State.CanonicalParameters, _outputs!);
-            state.State.Result = new JobResult(result.ContentType, result.Data, result.Summary, UnitDigest.Of(result.Data));
+            state.State.Result = new JobResult(result.ContentType, result.Data, result.Summary, ResultDigest.Of(result.Data));
             state.State.View = view with
             {
                 ResultSummary = result.Summary,
@@ -187,12 +187,10 @@ public sealed class JobGrain(
     {
         var view = View!;
         var inputs = state.State.UnitInputs ?? [];
-        var chunk = _options.UnitsPerShardChunk;
-        var firstShard = ShardHash.Bucket(view.JobId, _options.QueueShards);
         var batches = new Dictionary<int, List<UnitInput>>();
         for (var i = 0; i < inputs.Count; i++)
         {
-            var shard = (firstShard + i / chunk) % _options.QueueShards;
+            var shard = _options.ShardOf(view.JobId, i);
             if (!batches.TryGetValue(shard, out var list)) batches[shard] = list = [];
             list.Add(new UnitInput(i, inputs[i]));
         }

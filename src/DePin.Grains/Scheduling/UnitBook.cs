@@ -346,7 +346,7 @@ public sealed class UnitBook(int maxAttempts, long firstLeaseId)
     /// <summary>Why a reported output cannot count (no output, digest mismatch, not the shape its kernel declares); null when it can.</summary>
     private static string? OutputError(QueuedUnit unit, UnitResult result)
     {
-        if (result.Output is null || result.Digest is null || UnitDigest.Of(result.Output) != result.Digest)
+        if (result.Output is null || result.Digest is null || ResultDigest.Of(result.Output) != result.Digest)
         {
             return "result digest does not match its output";
         }

@@ -1,3 +1,4 @@
+using DePin.Abstractions.Scheduling;
 using System.Text;
 using System.Text.Json;
 using DePin.Compute.Catalog;
@@ -152,7 +153,7 @@ public sealed class LocalCluster : IAsyncDisposable
         var outputs = new byte[plan.UnitCount][];
         for (var i = 0; i < outputs.Length; i++)
             outputs[i] = kernel.Execute(device, new KernelUnit(plan.CanonicalParameters, i, plan.UnitCount, plan.UnitInputs[i]));
-        return UnitDigest.Of(kernel.Assemble(plan.CanonicalParameters, outputs).Data);
+        return ResultDigest.Of(kernel.Assemble(plan.CanonicalParameters, outputs).Data);
     }
 
     /// <summary>Per-node verified units (GET /nodes).</summary>

@@ -107,7 +107,7 @@ public sealed class SchedulerTests(SchedulerTests.Silo fixture) : IClassFixture<
         var wrong = Execute(lb);
         var forged = wrong.Output!.ToArray();
         forged[0] ^= 0x55;
-        await Shard.ReportAsync(b.NodeId, [wrong with { Output = forged, Digest = UnitDigest.Of(forged) }]);
+        await Shard.ReportAsync(b.NodeId, [wrong with { Output = forged, Digest = ResultDigest.Of(forged) }]);
         Assert.Equal(0, (await Shard.ReportAsync(a.NodeId, [Execute(la)])).Verified);
         var lc = Assert.Single(await Shard.LeaseAsync(c.NodeId, 10, Cpu));
         Assert.Equal(1, (await Shard.ReportAsync(c.NodeId, [Execute(lc)])).Verified);
@@ -284,7 +284,7 @@ public sealed class SchedulerTests(SchedulerTests.Silo fixture) : IClassFixture<
         // A self-consistent digest over a truncated output: refused as a's error, once.
         var right = Execute(la);
         var truncated = right.Output![..^1];
-        var outcome = await Shard.ReportAsync(a.NodeId, [right with { Output = truncated, Digest = UnitDigest.Of(truncated) }]);
+        var outcome = await Shard.ReportAsync(a.NodeId, [right with { Output = truncated, Digest = ResultDigest.Of(truncated) }]);
         Assert.Equal(new ReportOutcome(0, 0, 0, 1), outcome);
         Assert.Empty(await Shard.LeaseAsync(a.NodeId, 10, Cpu));
 
@@ -379,7 +379,7 @@ public sealed class SchedulerTests(SchedulerTests.Silo fixture) : IClassFixture<
     {
         var output = KernelCatalog.Default.Get(lease.Kernel)
             .Execute(fixture.Device, new KernelUnit(lease.CanonicalParameters, lease.Unit.Index, lease.UnitCount, lease.Input));
-        return new UnitResult { LeaseId = lease.LeaseId, Unit = lease.Unit, Output = output, Digest = UnitDigest.Of(output) };
+        return new UnitResult { LeaseId = lease.LeaseId, Unit = lease.Unit, Output = output, Digest = ResultDigest.Of(output) };
     }
 
     private async Task<string> SubmitAsync(int units, int redundancy = 1)

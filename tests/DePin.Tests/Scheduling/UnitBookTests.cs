@@ -146,7 +146,7 @@ public sealed class UnitBookTests
     {
         var output = new byte[16];
         output[0] = 7;
-        return new UnitResult { LeaseId = lease.LeaseId, Unit = lease.Unit, Output = output, Digest = UnitDigest.Of(output) };
+        return new UnitResult { LeaseId = lease.LeaseId, Unit = lease.Unit, Output = output, Digest = ResultDigest.Of(output) };
     }
 
     private static UnitResult Error(WorkUnitLease lease) => new() { LeaseId = lease.LeaseId, Unit = lease.Unit, Error = "device lost" };
