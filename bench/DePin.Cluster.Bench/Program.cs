@@ -56,6 +56,8 @@ static async Task<int> Throughput(int maxSilos, int units, int samplesPerUnit)
                 // Loopback bench: plain silo connections (the documented dev opt-out); production runs mutual TLS.
                 psi.Environment["DEPIN_Silo__Tls__Mode"] = "Off";
                 psi.Environment["DEPIN_Silo__Roles"] = i == 0 ? "api,gpu" : "gpu";
+                psi.Environment["DEPIN_Auth__AdminKey"] = BenchKeys.Admin;
+                psi.Environment["DEPIN_Auth__BootstrapKeys"] = "false";
                 psi.Environment["DEPIN_Silo__ClusterId"] = clusterId;
                 psi.Environment["DEPIN_Silo__ServiceId"] = clusterId;
                 psi.Environment["DEPIN_Silo__SiloPort"] = Redis.FreePort().ToString();
@@ -75,6 +77,7 @@ static async Task<int> Throughput(int maxSilos, int units, int samplesPerUnit)
             }
             foreach (var port in ports) await WaitHealthy(port);
             using var api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports[0]}") };
+            api.DefaultRequestHeaders.Authorization = new("Bearer", BenchKeys.Admin);
             // Wait until every silo's node is registered.
             while ((await api.GetFromJsonAsync<JsonElement>("/nodes")).GetArrayLength() < n) await Task.Delay(100);
 
@@ -249,4 +252,11 @@ sealed class Redis : IAsyncDisposable
         await _process.WaitForExitAsync();
         _process.Dispose();
     }
+}
+
+/// <summary>A throw-away admin API key for this bench run's silos (registered through <c>Auth:AdminKey</c>).</summary>
+internal static class BenchKeys
+{
+    public static readonly string Admin = "dpk_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)) + "_"
+        + Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }
