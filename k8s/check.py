@@ -123,6 +123,16 @@ def check_rendered(overlay, docs, gpu_expected):
                 password = next((e for e in spec["containers"][0]["env"] if e["name"] == "DEPIN_Silo__RedisPassword"), {})
                 if "secretKeyRef" not in password.get("valueFrom", {}):
                     err(where, "DEPIN_Silo__RedisPassword must come from a secretKeyRef")
+                # API silos: the admin key and the node token key come from a Secret; no bootstrap key files in a pod.
+                roles = next((e.get("value", "") for e in spec["containers"][0]["env"] if e["name"] == "DEPIN_Silo__Roles"), "")
+                if "api" in roles:
+                    for secret in ("DEPIN_Auth__AdminKey", "DEPIN_NodeGateway__TokenKey"):
+                        entry = next((e for e in spec["containers"][0]["env"] if e["name"] == secret), {})
+                        if "secretKeyRef" not in entry.get("valueFrom", {}):
+                            err(where, f"{secret} must come from a secretKeyRef")
+                    bootstrap = next((e for e in spec["containers"][0]["env"] if e["name"] == "DEPIN_Auth__BootstrapKeys"), {})
+                    if bootstrap.get("value") != "false":
+                        err(where, "DEPIN_Auth__BootstrapKeys must be \"false\" in a pod (keys come from the depin-api Secret)")
                 ip = next(e for e in spec["containers"][0]["env"] if e["name"] == "DEPIN_Silo__AdvertisedIp")
                 if ip.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") != "status.podIP":
                     err(where, "DEPIN_Silo__AdvertisedIp must come from status.podIP")
