@@ -177,6 +177,18 @@ public sealed class NodeGatewayTests(NodeGatewayTests.Silo fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task A_claimed_speed_does_not_meet_a_speed_requirement()
+    {
+        var node = await NewNode().LoginAsync(); // claims 5 GFLOP/s
+        var view = await Grains.GetGrain<INodeGrain>(node.NodeId).GetAsync();
+        Assert.False(view!.Capabilities.Measured);
+        Assert.True(view.Community);
+        var job = await SubmitAsync(units: 1, new JobRequirements { MinGflops = 1 });
+        Assert.Empty(await LeaseJobAsync(node, job));
+        Assert.Equal(JobStatus.Cancelled, (await Grains.GetGrain<IJobGrain>(job).CancelAsync())!.Status);
+    }
+
+    [Fact]
     public async Task A_waiting_node_gets_a_new_unit_without_polling()
     {
         var node = await NewNode().LoginAsync();
@@ -198,13 +210,14 @@ public sealed class NodeGatewayTests(NodeGatewayTests.Silo fixture) : IClassFixt
         return new ReportedUnit(lease.LeaseId, lease.JobId, lease.Index, output, ResultDigest.Of(output), null, 1);
     }
 
-    private async Task<string> SubmitAsync(int units)
+    private async Task<string> SubmitAsync(int units, JobRequirements? requirements = null)
     {
         var jobId = Guid.NewGuid().ToString("N");
         var outcome = await Grains.GetGrain<IJobGrain>(jobId).SubmitAsync(new JobRequest
         {
             Kernel = "montecarlo-pi",
             ParametersJson = $$"""{"samples": {{units * 1000}}, "units": {{units}}, "seed": 3}""",
+            Requirements = requirements,
         });
         Assert.True(outcome.Accepted, outcome.Error);
         return jobId;
