@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main command (README): a working DePin network on embedded defaults, all on 127.0.0.1 — one silo with the
-# HTTP API and a CPU worker node, plus a local EVM chain (anvil) with the settlement contracts deployed — then the
-# demo: jobs in, verified results out, the operator credited, an epoch settled on chain and claimed.
+# HTTP API and a CPU worker node, a community node agent (`depin node run`: its own key, reaching the API's node
+# gateway like a stranger's GPU would), plus a local EVM chain (anvil) with the settlement contracts deployed — then
+# the demo: jobs in, verified results out, the operators credited, an epoch settled on chain and claimed.
 #   deploy/demo.sh          run the demo, then keep the network up until Ctrl+C
 #   deploy/demo.sh --once   run the demo and stop
 set -euo pipefail
@@ -22,7 +23,11 @@ export DEPIN_Ledger__EpochPeriod="${DEPIN_Ledger__EpochPeriod:-00:01:00}"
 export DEPIN_Auth__KeysDirectory="${DEPIN_Auth__KeysDirectory:-$PWD/.run/keys}"
 dotnet src/DePin.Silo/bin/Release/net10.0/DePin.Silo.dll --urls "$api" > .run/demo-silo.log 2>&1 &
 silo=$!
-stop() { kill -TERM "$silo" 2>/dev/null || true; wait "$silo" 2>/dev/null || true; }
+node=""
+stop() {
+  [ -n "$node" ] && { kill -TERM "$node" 2>/dev/null || true; wait "$node" 2>/dev/null || true; }
+  kill -TERM "$silo" 2>/dev/null || true; wait "$silo" 2>/dev/null || true
+}
 trap stop EXIT
 
 depin() { dotnet src/DePin.Cli/bin/Release/net10.0/depin.dll --api "$api" "$@"; }
@@ -31,12 +36,23 @@ if ! depin wait-ready --timeout 120s; then
   tail -n 40 .run/demo-silo.log >&2
   exit 1
 fi
+# A community node: its key lives in .run/node (made once), bound to anvil's PUBLIC dev account #2 as payout address
+# (a dev-chain key, never for a real network). It joins through the node gateway; no API key, no cluster access.
+node_home="$PWD/.run/node"
+if [ ! -f "$node_home/keystore.json" ]; then
+  depin node init --dir "$node_home" --payout 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC --dev-payout-account 2 >/dev/null 2>&1
+fi
+dotnet src/DePin.Cli/bin/Release/net10.0/depin.dll --api "$api" node run --dir "$node_home" > .run/demo-node.log 2>&1 &
+node=$!
 # The demo closes an epoch: it runs with the bootstrap admin key (whatever DEPIN_API_KEY this shell may hold).
-DEPIN_API_KEY= DEPIN_API_KEY_FILE="$DEPIN_Auth__KeysDirectory/admin.key" depin demo --out .run
+# Redundancy 2: every unit is computed by two distinct nodes whose outputs must agree — the silo's own worker and the
+# community node — and each is paid for it.
+DEPIN_API_KEY= DEPIN_API_KEY_FILE="$DEPIN_Auth__KeysDirectory/admin.key" depin demo --out .run --redundancy 2
 
 if [ "${1:-}" != "--once" ]; then
   echo
-  echo "The network is still running: API $api (OpenAPI at $api/openapi/v1.json), log .run/demo-silo.log."
+  echo "The network is still running: API $api (OpenAPI at $api/openapi/v1.json), logs .run/demo-silo.log and .run/demo-node.log."
+  echo "Community node: dotnet src/DePin.Cli/bin/Release/net10.0/depin.dll node status --dir .run/node; its earnings: ... account 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
   echo "API keys: .run/keys/client.key and .run/keys/admin.key (readable by you only); the CLI uses them from this directory."
   echo "Try: dotnet src/DePin.Cli/bin/Release/net10.0/depin.dll nodes    — Ctrl+C stops everything."
   echo "     curl -H \"Authorization: Bearer \$(cat .run/keys/client.key)\" $api/jobs"
