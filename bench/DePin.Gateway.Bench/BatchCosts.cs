@@ -15,6 +15,7 @@ namespace DePin.Gateway.Bench;
 sealed record BatchCosts(int Units, IReadOnlyList<(string Step, double Micros)> Steps)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly EthereumMessageSigner Nethereum = new();
 
     public static BatchCosts Measure(int units)
     {
@@ -40,6 +41,9 @@ sealed record BatchCosts(int Units, IReadOnlyList<(string Step, double Micros)> 
             ($"report to JSON ({reportBytes.Length / 1024.0:F0} KiB, agent)", Mean(() => JsonSerializer.SerializeToUtf8Bytes(report, Json))),
             ("report from JSON (server)", Mean(() => JsonSerializer.Deserialize<ReportWorkRequest>(reportBytes, Json))),
             ("report text + signer recovery (server)", Mean(() => NodeSignatures.IsSignedBy(NodeSignatures.ReportMessage(nodeId, results), signature, address))),
+            // Baseline in the same process: Nethereum's BouncyCastle signer, which NodeSignatures used before.
+            ("for comparison: report text + Nethereum's BouncyCastle signature", Mean(() => Nethereum.EncodeUTF8AndSign(NodeSignatures.ReportMessage(nodeId, results), key))),
+            ("for comparison: report text + Nethereum's BouncyCastle recovery", Mean(() => Nethereum.EncodeUTF8AndEcRecover(NodeSignatures.ReportMessage(nodeId, results), signature))),
         ]);
     }
 
