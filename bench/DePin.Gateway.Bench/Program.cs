@@ -91,8 +91,11 @@ try
     var throughput = new List<(int Batch, Throughput Remote, Throughput Cluster)>();
     foreach (var batch in batches)
     {
+        // --cluster-first: the in-cluster run before the remote one (to see what the order does to either figure).
+        var clusterFirst = args.Contains("--cluster-first");
+        var c0 = clusterFirst ? await MeasureThroughputAsync(Cluster, batch) : null;
         var r = await MeasureThroughputAsync(Remote, batch);
-        var c = await MeasureThroughputAsync(Cluster, batch);
+        var c = c0 ?? await MeasureThroughputAsync(Cluster, batch);
         throughput.Add((batch, r, c));
         Console.Error.WriteLine($"batch {batch}: remote {r.UnitsPerSecond:N0} units/s, {r.CpuMicrosPerUnit:F0} µs CPU/unit; {r.Times}");
         Console.Error.WriteLine($"batch {batch}: in-cluster {c.UnitsPerSecond:N0} units/s, {c.CpuMicrosPerUnit:F0} µs CPU/unit; {c.Times} (load {MachineLoad.Read()})");
