@@ -1,5 +1,7 @@
 using System.Net;
+using DePin.Silo.Api;
 using DePin.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
 
 namespace DePin.Tests.Api;
 
@@ -33,5 +35,43 @@ public sealed class HostileInputTests(HostileInputTests.Silo fixture) : IClassFi
     {
         using var response = await fixture.Host.ClientHttp.GetAsync("/nodes/" + new string('n', 300));
         Assert.Contains("'nodeId'", await ApiProblem.AssertAsync(response, HttpStatusCode.BadRequest));
+    }
+
+    [Theory]
+    [InlineData("/node/v1/challenge")]
+    [InlineData("/keys")]
+    public async Task A_body_in_an_unknown_charset_is_a_415_problem(string path)
+    {
+        var content = new ByteArrayContent("{}"u8.ToArray());
+        content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=\"\"");
+        using var response = await fixture.Host.AdminHttp.PostAsync(path, content);
+        await ApiProblem.AssertAsync(response, HttpStatusCode.UnsupportedMediaType);
+    }
+
+    [Theory]
+    [InlineData("POST", "/node/v1/lease", HttpStatusCode.Unauthorized)]
+    [InlineData("GET", "/no/such/path", HttpStatusCode.NotFound)]
+    [InlineData("PUT", "/jobs", HttpStatusCode.MethodNotAllowed)]
+    public async Task Status_code_pages_are_problems_whatever_the_client_accepts(string method, string path, HttpStatusCode status)
+    {
+        using var http = fixture.Host.CreateHttp(fixture.Host.AdminKey); // an API key is no node token: 401 on /node/v1
+        var request = new HttpRequestMessage(new HttpMethod(method), path);
+        request.Headers.Accept.ParseAdd("application/xml");
+        using var response = await http.SendAsync(request);
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task An_unreadable_request_keeps_its_4xx_instead_of_a_500()
+    {
+        var http = new DefaultHttpContext { RequestServices = fixture.Host.Services };
+        http.Response.Body = new MemoryStream();
+        var handled = await new ApiExceptionProblems().TryHandleAsync(http,
+            new BadHttpRequestException("Unexpected end of request content.", StatusCodes.Status400BadRequest), CancellationToken.None);
+
+        Assert.True(handled);
+        Assert.Equal(400, http.Response.StatusCode);
+        Assert.StartsWith("application/problem+json", http.Response.ContentType);
     }
 }
