@@ -74,4 +74,25 @@ public sealed class HostileInputTests(HostileInputTests.Silo fixture) : IClassFi
         Assert.Equal(400, http.Response.StatusCode);
         Assert.StartsWith("application/problem+json", http.Response.ContentType);
     }
+
+    [Theory]
+    [InlineData("/jobs", "kernel")]
+    [InlineData("/jobs/quote", "deviceKinds")]
+    public async Task A_lone_surrogate_in_a_job_string_is_a_400_problem(string path, string field)
+    {
+        var body = field == "kernel"
+            ? """{"kernel":"\ud800","parameters":{}}"""
+            : """{"kernel":"montecarlo-pi","parameters":{"samples":1000,"units":1},"requirements":{"deviceKinds":["\ud800"]}}""";
+        using var response = await fixture.Host.ClientHttp.PostAsync(path, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Contains("UTF-16", await ApiProblem.AssertAsync(response, HttpStatusCode.BadRequest));
+    }
+
+    [Fact]
+    public async Task A_null_result_in_a_node_report_is_a_400_problem()
+    {
+        using var anonymous = fixture.Host.CreateHttp(null);
+        var node = await new NodeGateway.GatewayNode(anonymous).LoginAsync();
+        using var response = await node.PostAsync("report", new { nodeId = node.NodeId, results = new object?[] { null }, signature = "0x" });
+        Assert.Contains("leaseId", await ApiProblem.AssertAsync(response, HttpStatusCode.BadRequest));
+    }
 }
