@@ -25,8 +25,7 @@ public static class RewardsEndpoints
             .WithSummary("Earnings statement: units, credits, and every epoch with its transaction");
 
         var epochs = app.MapGroup("/epochs").WithTags("Rewards").AllowAnonymous().RequireRateLimiting(ApiRateLimiting.PublicPolicy);
-        epochs.MapGet("/", async (IGrainFactory grains, int? offset, int? limit) =>
-            await grains.GetGrain<ILedgerGrain>(0).ListEpochsAsync(offset ?? 0, limit ?? 50));
+        epochs.MapGet("/", ListEpochsAsync);
         epochs.MapGet("/{epoch:long}", GetEpochAsync);
 
         var epochActions = app.MapGroup("/epochs").WithTags("Rewards").RequireAuthorization(DePinAuthentication.AdminPolicy);
@@ -62,6 +61,13 @@ public static class RewardsEndpoints
         var account = await grains.GetGrain<IRewardAccountGrain>(normalized).GetAsync();
         if (account.UnitsCredited == 0) return Problem(404, "Unknown account", $"No earnings have been credited to {normalized}.");
         return TypedResults.Ok(new EarningsStatement(account, await grains.GetGrain<ILedgerGrain>(0).GetStatementAsync(normalized)));
+    }
+
+    private static async Task<IResult> ListEpochsAsync(IGrainFactory grains, int? offset, int? limit)
+    {
+        // Checked like every other list, not clamped quietly by the ledger.
+        if (InvalidPaging(offset, limit, 1000) is { } problem) return problem;
+        return TypedResults.Ok(await grains.GetGrain<ILedgerGrain>(0).ListEpochsAsync(offset ?? 0, limit ?? 50));
     }
 
     private static async Task<IResult> GetEpochAsync(long epoch, IGrainFactory grains) =>

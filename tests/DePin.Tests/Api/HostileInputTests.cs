@@ -95,4 +95,15 @@ public sealed class HostileInputTests(HostileInputTests.Silo fixture) : IClassFi
         using var response = await node.PostAsync("report", new { nodeId = node.NodeId, results = new object?[] { null }, signature = "0x" });
         Assert.Contains("leaseId", await ApiProblem.AssertAsync(response, HttpStatusCode.BadRequest));
     }
+
+    [Theory]
+    [InlineData("/epochs?offset=-1")]
+    [InlineData("/epochs?limit=0")]
+    [InlineData("/epochs?limit=2147483647")]
+    public async Task Epoch_paging_out_of_range_is_a_400_problem_like_every_list(string path)
+    {
+        using var anonymous = fixture.Host.CreateHttp(null);
+        using var response = await anonymous.GetAsync(path);
+        Assert.Contains("'", await ApiProblem.AssertAsync(response, HttpStatusCode.BadRequest));
+    }
 }
