@@ -22,14 +22,15 @@ public static class DePinApi
         options.Converters.Add(new JsonStringEnumConverter());
     }
 
-    /// <summary>Maps every endpoint of the API: the one entry the host calls.</summary>
+    /// <summary>Maps every endpoint of the API: the one entry the host calls. Route ids are checked once for all (<see cref="RouteIdFilter"/>).</summary>
     public static IEndpointRouteBuilder MapDePinApi(this IEndpointRouteBuilder app)
     {
-        app.MapCatalogEndpoints();
-        app.MapJobsEndpoints();
-        app.MapNodesEndpoints();
-        app.MapRewardsEndpoints();
-        app.MapKeysEndpoints();
+        var api = app.MapGroup("").AddEndpointFilter<RouteIdFilter>();
+        api.MapCatalogEndpoints();
+        api.MapJobsEndpoints();
+        api.MapNodesEndpoints();
+        api.MapRewardsEndpoints();
+        api.MapKeysEndpoints();
         return app;
     }
 }

@@ -31,40 +31,52 @@ internal static class JobRequestReader
 
         using (body)
         {
-            var root = body.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) return Invalid("The request body must be a JSON object.");
-            if (!root.TryGetProperty("kernel", out var kernel) || kernel.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(kernel.GetString()))
-                return Invalid("'kernel' is required and must be a string naming a catalog kernel (GET /kernels).");
-            if (!root.TryGetProperty("parameters", out var parameters) || parameters.ValueKind != JsonValueKind.Object)
-                return Invalid("'parameters' is required and must be a JSON object.");
-            if (!TryGetInt(root, "redundancy", 1, out var redundancy)) return Invalid("'redundancy' must be an integer.");
-            if (!TryGetInt(root, "priority", 0, out var priority)) return Invalid("'priority' must be an integer.");
-            long? maxPrice = null;
-            if (root.TryGetProperty("maxPriceMicroCredits", out var mp) && mp.ValueKind != JsonValueKind.Null)
+            try
             {
-                if (mp.ValueKind != JsonValueKind.Number || !mp.TryGetInt64(out var m) || m < 0)
-                    return Invalid("'maxPriceMicroCredits' must be a non-negative integer.");
-                maxPrice = m;
+                return Read(body.RootElement);
             }
-            JobRequirements? requirements = null;
-            if (root.TryGetProperty("requirements", out var req) && req.ValueKind != JsonValueKind.Null)
+            catch (InvalidOperationException)
             {
-                if (ReadRequirements(req, out requirements) is { } error) return Invalid(error);
+                // JsonElement.GetString throws on a lone surrogate escape ("\ud800"): valid JSON, not a valid string.
+                return Invalid("Strings in the request must be valid UTF-16 (no lone surrogate escapes).");
             }
+        }
+    }
 
-            return (new JobRequest
-            {
-                Kernel = kernel.GetString()!,
-                ParametersJson = parameters.GetRawText(),
-                Redundancy = redundancy,
-                Priority = priority,
-                MaxPriceMicroCredits = maxPrice,
-                Requirements = requirements,
-            }, null);
+    private static (JobRequest? Request, IResult? Problem) Read(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object) return Invalid("The request body must be a JSON object.");
+        if (!root.TryGetProperty("kernel", out var kernel) || kernel.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(kernel.GetString()))
+            return Invalid("'kernel' is required and must be a string naming a catalog kernel (GET /kernels).");
+        if (!root.TryGetProperty("parameters", out var parameters) || parameters.ValueKind != JsonValueKind.Object)
+            return Invalid("'parameters' is required and must be a JSON object.");
+        if (!TryGetInt(root, "redundancy", 1, out var redundancy)) return Invalid("'redundancy' must be an integer.");
+        if (!TryGetInt(root, "priority", 0, out var priority)) return Invalid("'priority' must be an integer.");
+        long? maxPrice = null;
+        if (root.TryGetProperty("maxPriceMicroCredits", out var mp) && mp.ValueKind != JsonValueKind.Null)
+        {
+            if (mp.ValueKind != JsonValueKind.Number || !mp.TryGetInt64(out var m) || m < 0)
+                return Invalid("'maxPriceMicroCredits' must be a non-negative integer.");
+            maxPrice = m;
+        }
+        JobRequirements? requirements = null;
+        if (root.TryGetProperty("requirements", out var req) && req.ValueKind != JsonValueKind.Null)
+        {
+            if (ReadRequirements(req, out requirements) is { } error) return Invalid(error);
         }
 
-        static (JobRequest?, IResult?) Invalid(string detail) => (null, Problem(400, "Invalid job", detail));
+        return (new JobRequest
+        {
+            Kernel = kernel.GetString()!,
+            ParametersJson = parameters.GetRawText(),
+            Redundancy = redundancy,
+            Priority = priority,
+            MaxPriceMicroCredits = maxPrice,
+            Requirements = requirements,
+        }, null);
     }
+
+    private static (JobRequest?, IResult?) Invalid(string detail) => (null, Problem(400, "Invalid job", detail));
 
     /// <summary>
     /// SHA-256 of the parsed request (kernel, parameters text, redundancy, priority, budget, requirements): what tells

@@ -28,8 +28,7 @@ public static class RewardsEndpoints
             .Produces<EarningsStatement>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(429);
 
         var epochs = app.MapGroup("/epochs").WithTags("Rewards").AllowAnonymous().RequireRateLimiting(ApiRateLimiting.PublicPolicy);
-        epochs.MapGet("/", async (IGrainFactory grains, int? offset, int? limit) =>
-            await grains.GetGrain<ILedgerGrain>(0).ListEpochsAsync(offset ?? 0, limit ?? 50))
+        epochs.MapGet("/", ListEpochsAsync)
             .WithName("listEpochs").WithSummary("Closed epochs and their settlement batches, newest first")
             .Produces<IReadOnlyList<EpochSettlement>>().ProducesProblem(400).ProducesProblem(429);
         epochs.MapGet("/{epoch:long}", GetEpochAsync).WithName("getEpoch").WithSummary("One closed epoch and its settlement")
@@ -69,6 +68,13 @@ public static class RewardsEndpoints
         var account = await grains.GetGrain<IRewardAccountGrain>(normalized).GetAsync();
         if (account.UnitsCredited == 0) return Problem(404, "Unknown account", $"No earnings have been credited to {normalized}.");
         return TypedResults.Ok(new EarningsStatement(account, await grains.GetGrain<ILedgerGrain>(0).GetStatementAsync(normalized)));
+    }
+
+    private static async Task<IResult> ListEpochsAsync(IGrainFactory grains, int? offset, int? limit)
+    {
+        // Checked like every other list, not clamped quietly by the ledger.
+        if (InvalidPaging(offset, limit, 1000) is { } problem) return problem;
+        return TypedResults.Ok(await grains.GetGrain<ILedgerGrain>(0).ListEpochsAsync(offset ?? 0, limit ?? 50));
     }
 
     private static async Task<IResult> GetEpochAsync(long epoch, IGrainFactory grains) =>

@@ -89,6 +89,7 @@ public static class DePinSilo
         }
 
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ApiExceptionProblems>();
         builder.Services.AddOpenApi(DePinOpenApi.Configure);
         builder.Services.AddHealthChecks();
         builder.Services.AddDePinAuthentication(builder.Configuration);
@@ -111,10 +112,11 @@ public static class DePinSilo
         var app = builder.Build();
         app.UseForwardedHeaders();
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseStatusCodePages(ApiExceptionProblems.WriteStatusCodePageAsync);
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
+        app.Use(ApiExceptionProblems.RefuseUnknownCharsetsAsync); // after auth: a stranger learns nothing from a 415
         app.MapHealthChecks("/health").AllowAnonymous();
         app.MapPrometheusScrapingEndpoint().RequireAuthorization(DePinAuthentication.AdminPolicy); // GET /metrics
         if (silo.HasApiRole)

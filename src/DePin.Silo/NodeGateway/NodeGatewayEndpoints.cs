@@ -129,8 +129,9 @@ public static class NodeGatewayEndpoints
         var max = options.Value.MaxResultsPerReport;
         if (request.Results is null || request.Results.Count == 0 || request.Results.Count > max)
             return Problem(400, "Invalid report", $"'results' must hold 1 to {max} results.");
-        if (request.Results.FirstOrDefault(r => ProblemWith(r) is not null) is { } bad)
-            return Problem(400, "Invalid report", ProblemWith(bad)!);
+        // Select, not FirstOrDefault on the results: a null entry is itself the bad result (and would read as "none").
+        if (request.Results.Select(ProblemWith).FirstOrDefault(p => p is not null) is { } problem)
+            return Problem(400, "Invalid report", problem);
         var nodeAddress = user.Identity!.Name!;
         var signed = NodeSignatures.ReportMessage(request.NodeId, request.Results);
         if (!NodeSignatures.IsSignedBy(signed, request.Signature, nodeAddress))
