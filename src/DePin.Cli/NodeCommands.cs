@@ -99,7 +99,8 @@ public static partial class Cli
         var cpuBackend = new Option<CpuBackend>("--cpu-backend") { Description = "CPU device backend when there is no GPU", DefaultValueFactory = _ => CpuBackend.Vectorized };
         var noGpus = new Option<bool>("--no-gpus") { Description = "Do not use CUDA/OpenCL GPUs (CPU device only)" };
         var noProbe = new Option<bool>("--no-probe") { Description = "Skip the start-up speed measurement" };
-        var batch = new Option<int>("--batch-size") { Description = "Units leased per call", DefaultValueFactory = _ => 128 };
+        // 256 = a new node's per-shard held cap: one full lease; small units make bigger batches pay (docs/benchmarks.md).
+        var batch = new Option<int>("--batch-size") { Description = "Units leased per call", DefaultValueFactory = _ => 256 };
         batch.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int>() is < 1 or > 1024) r.AddError("--batch-size must be between 1 and 1024.");
