@@ -234,7 +234,7 @@ public sealed class BlurKernel : KernelBase
     public override long ExpectedOutputBytes(KernelUnit unit)
     {
         ArgumentNullException.ThrowIfNull(unit);
-        var a = ReadArgs(unit.CanonicalParameters);
+        var a = ParsedOnce(unit.CanonicalParameters, ReadArgs);
         return (long)BandOf(a.Height, a.RowsPerUnit, a.Radius, unit.UnitIndex).Rows * a.Width; // one byte per pixel of the band, halo excluded
     }
 

@@ -126,7 +126,7 @@ public sealed class MandelbrotKernel : KernelBase
     public override long ExpectedOutputBytes(KernelUnit unit)
     {
         ArgumentNullException.ThrowIfNull(unit);
-        var a = ReadArgs(unit.CanonicalParameters);
+        var a = ParsedOnce(unit.CanonicalParameters, ReadArgs);
         var (_, rows) = RowsOfUnit(a.Height, a.RowsPerUnit, unit.UnitIndex);
         return 4L * rows * a.Width; // one int32 iteration count per pixel; the PNG is made only by Assemble
     }

@@ -124,9 +124,11 @@ public sealed class SaxpyKernel : KernelBase
     public override long ExpectedOutputBytes(KernelUnit unit)
     {
         ArgumentNullException.ThrowIfNull(unit);
-        using var doc = Canonical.Parse(unit.CanonicalParameters);
-        long n = doc.RootElement.GetProperty("n").GetInt64();
-        long unitSize = doc.RootElement.GetProperty("unitSize").GetInt64();
+        var (n, unitSize) = ParsedOnce(unit.CanonicalParameters, static canonical =>
+        {
+            using var doc = Canonical.Parse(canonical);
+            return (doc.RootElement.GetProperty("n").GetInt64(), doc.RootElement.GetProperty("unitSize").GetInt64());
+        });
         long first = (long)unit.UnitIndex * unitSize;
         if (unit.UnitIndex < 0 || first >= n) throw new ArgumentOutOfRangeException(nameof(unit), $"saxpy has no unit {unit.UnitIndex}");
         return 4 * Math.Min(unitSize, n - first); // one float32 per element

@@ -197,7 +197,7 @@ public sealed class SgemmKernel : KernelBase
     public override long ExpectedOutputBytes(KernelUnit unit)
     {
         ArgumentNullException.ThrowIfNull(unit);
-        var a = ReadArgs(unit.CanonicalParameters);
+        var a = ParsedOnce(unit.CanonicalParameters, ReadArgs);
         var (_, rows) = RowsOfUnit(a.M, a.RowsPerUnit, unit.UnitIndex);
         return HeaderBytes + 4L * rows * a.N;
     }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using DePin.Abstractions;
 using DePin.Abstractions.Scheduling;
 using DePin.Grains;
@@ -26,6 +27,10 @@ public sealed class LeaseBroker(
     private static readonly TimeSpan ResubscribeInterval = TimeSpan.FromSeconds(60);
     private readonly int _shards = options.Value.QueueShards;
     private readonly LinkedList<Waiter> _waiters = [];
+    // The shard that last gave each node work: a busy node goes straight back to it instead of sweeping empty shards.
+    // Bounded: forgotten wholesale when it grows past MaxRemembered (a forgotten node just sweeps once).
+    private const int MaxRemembered = 100_000;
+    private readonly ConcurrentDictionary<string, int> _lastShard = new();
     private readonly Lock _lock = new();
     private long _generation;
     private IWorkAvailableObserver? _reference;
@@ -43,7 +48,7 @@ public sealed class LeaseBroker(
     public async Task<LeaseBatch> LeaseAsync(LeaseRequest request, TimeSpan wait, CancellationToken cancellationToken)
     {
         var deadline = DateTimeOffset.UtcNow + wait;
-        var home = ShardHash.Bucket(request.NodeId, _shards);
+        var home = _lastShard.TryGetValue(request.NodeId, out var last) ? last : ShardHash.Bucket(request.NodeId, _shards);
         Wake? hint = null;
         while (true)
         {
@@ -55,7 +60,12 @@ public sealed class LeaseBroker(
                 if (batch.Leases.Count >= request.Max) Signal(woken.Shard, 0);
                 else if (batch.Leases.Count == 0 && woken.Misses + 1 < MaxMissesInChain) Signal(woken.Shard, woken.Misses + 1);
             }
-            if (batch.Leases.Count > 0) return batch;
+            if (batch.Leases.Count > 0)
+            {
+                if (_lastShard.Count >= MaxRemembered) _lastShard.Clear();
+                _lastShard[request.NodeId] = batch.Shard;
+                return batch;
+            }
             if (hint is not null)
             {
                 hint = null;
