@@ -62,7 +62,7 @@ public sealed class UnitBook(int maxAttempts, long firstLeaseId)
             if (!_jobs.TryGetValue(stored.Id.JobId, out var job)) continue;
             var unit = new QueuedUnit(stored.Id, stored.Input, stored.EnqueuedAt, job) { Attempts = stored.Attempts };
             unit.Replicas.AddRange(stored.Replicas);
-            if (stored.FailedNodes is not null) unit.FailedNodes.UnionWith(stored.FailedNodes);
+            if (stored.FailedNodes is not null) unit.Failed.UnionWith(stored.FailedNodes);
             unit.Agreement = LargestAgreement(unit).Count;
             _units[unit.Id] = unit;
             job.Pending++;
@@ -180,21 +180,24 @@ public sealed class UnitBook(int maxAttempts, long firstLeaseId)
         {
             if (!_units.TryGetValue(result.Unit, out var unit) || unit.Verified
                 || FindLease(unit, nodeId, result.LeaseId) is not { } answered
-                || unit.HasReplicaFrom(nodeId) || unit.FailedNodes.Contains(nodeId))
+                || unit.HasReplicaFrom(nodeId) || unit.HasFailed(nodeId))
             {
                 ignored++; // done, cancelled, a duplicate, or not this node's lease on this unit
                 continue;
             }
 
             // The node has answered for this unit: none of its other leases on it (live or lapsed) can count again.
-            foreach (var own in unit.Leases.FindAll(l => l.NodeId == nodeId)) DropLease(own);
-            unit.Lapsed.RemoveAll(l => l.NodeId == nodeId);
+            for (var i = unit.Leases.Count - 1; i >= 0; i--)
+            {
+                if (unit.Leases[i].NodeId == nodeId) DropLease(unit.Leases[i]);
+            }
+            unit.ForgetLapsed(nodeId);
 
             var error = result.Error ?? OutputError(unit, result);
             if (error is not null)
             {
                 failed++;
-                unit.FailedNodes.Add(nodeId);
+                unit.Failed.Add(nodeId);
                 // A lapsed lease already cost the unit an attempt when it expired.
                 if (answered.Live) unit.Attempts++;
                 if (unit.Attempts >= maxAttempts)
@@ -254,7 +257,7 @@ public sealed class UnitBook(int maxAttempts, long firstLeaseId)
             DropLease(lease);
             if (unit is null) continue;
             // Its node may still report it late; that answer counts while the unit is pending.
-            unit.Lapsed.Add(lease);
+            unit.AddLapsed(lease);
             unit.Attempts++;
             expired++;
             if (unit.Attempts >= maxAttempts)
@@ -339,7 +342,7 @@ public sealed class UnitBook(int maxAttempts, long firstLeaseId)
     private (ActiveLease Lease, bool Live)? FindLease(QueuedUnit unit, string nodeId, long leaseId)
     {
         if (_leases.TryGetValue(leaseId, out var live) && live.NodeId == nodeId && live.Unit == unit.Id) return (live, true);
-        var lapsed = unit.Lapsed.Find(l => l.LeaseId == leaseId && l.NodeId == nodeId);
+        var lapsed = unit.FindLapsed(leaseId, nodeId);
         return lapsed is null ? null : (lapsed, false);
     }
 
@@ -430,7 +433,7 @@ public sealed class UnitBook(int maxAttempts, long firstLeaseId)
     {
         foreach (var lease in unit.Leases.ToList()) DropLease(lease);
         unit.Leases.Clear();
-        unit.Lapsed.Clear();
+        unit.ClearLapsed();
     }
 
     private sealed class QueuedJob(ShardJob definition)
@@ -453,18 +456,25 @@ public sealed class UnitBook(int maxAttempts, long firstLeaseId)
         public bool Verified { get; set; }
         public List<ActiveLease> Leases { get; } = [];
         /// <summary>Expired leases whose late answer still counts while the unit is pending (one per expiry, so bounded by MaxAttempts).</summary>
-        public List<ActiveLease> Lapsed { get; } = [];
+        // Lapsed leases and failed nodes are rare: allocated on first use, not for each of a shard's units.
+        private List<ActiveLease>? _lapsed;
+        private HashSet<string>? _failed;
+        public void AddLapsed(ActiveLease lease) => (_lapsed ??= []).Add(lease);
+        public ActiveLease? FindLapsed(long leaseId, string nodeId) => _lapsed?.Find(l => l.LeaseId == leaseId && l.NodeId == nodeId);
+        public void ForgetLapsed(string nodeId) => _lapsed?.RemoveAll(l => l.NodeId == nodeId);
+        public void ClearLapsed() => _lapsed?.Clear();
         public List<ReplicaResult> Replicas { get; } = [];
         /// <summary>Nodes that failed this unit: their error counted once, and they never lease it again.</summary>
-        public HashSet<string> FailedNodes { get; } = [];
+        public HashSet<string> Failed => _failed ??= [];
+        public bool HasFailed(string nodeId) => _failed?.Contains(nodeId) == true;
 
         /// <summary>Size of the largest group of agreeing replicas so far.</summary>
         public int Agreement { get; set; }
         /// <summary>Disagreeing replicas do not count toward the quorum, so they call for more leases.</summary>
         public bool NeedsMoreLeases => !Verified && Leases.Count + Agreement < Job.Definition.Redundancy;
         public bool HasReplicaFrom(string nodeId) => Replicas.Exists(r => r.NodeId == nodeId);
-        public bool HasWorked(string nodeId) => HasReplicaFrom(nodeId) || FailedNodes.Contains(nodeId) || Leases.Exists(l => l.NodeId == nodeId);
-        public StoredUnit ToStored() => new(Id, Input, Attempts, EnqueuedAt, [.. Replicas], FailedNodes.Count == 0 ? null : [.. FailedNodes]);
+        public bool HasWorked(string nodeId) => HasReplicaFrom(nodeId) || HasFailed(nodeId) || Leases.Exists(l => l.NodeId == nodeId);
+        public StoredUnit ToStored() => new(Id, Input, Attempts, EnqueuedAt, [.. Replicas], _failed is { Count: > 0 } ? [.. _failed] : null);
     }
 
     private sealed class ActiveLease(long leaseId, WorkUnitId unit, string nodeId, DateTimeOffset deadline)
