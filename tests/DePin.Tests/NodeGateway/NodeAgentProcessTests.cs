@@ -51,6 +51,32 @@ public sealed class NodeAgentProcessTests : IDisposable
         Assert.Equal(0, b.ExitCode);
     }
 
+    [Fact]
+    public async Task A_node_agent_process_runs_a_job_through_the_main_programs_api_and_its_operator_is_paid()
+    {
+        // The main command's program (dotnet DePin.Silo.dll, embedded defaults) in its own process, with no workers:
+        // the agent process is the only node, reaching it over the node gateway like a stranger's GPU would.
+        await using var silo = await SiloHostProcess.StartAsync(new Dictionary<string, string>());
+        var (dir, password, payout) = CreateIdentity("solo");
+        await using var agent = AgentProcess.Start(silo.Api, dir, password);
+
+        using var submitted = await silo.Client.PostJobAsync(new { kernel = "montecarlo-pi", parameters = new { samples = 8_000_000, units = 8, seed = 11 } });
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, submitted.StatusCode);
+        var job = await submitted.ReadAsync<JobView>();
+        var done = await Eventually.WaitAsync(() => silo.Client.GetAsync<JobView>($"/jobs/{job.JobId}"), j => j.Status.IsTerminal(),
+            $"the job to finish; agent:\n{agent.Output}\nsilo:\n{silo.Output}", TimeSpan.FromSeconds(90));
+        Assert.Equal(JobStatus.Completed, done.Status);
+        Assert.StartsWith("montecarlo-pi samples=8000000", done.ResultSummary);
+
+        // The operator's earnings are public: every unit credited once, to the payout address the node key was bound to.
+        var account = await Eventually.WaitAsync(async () =>
+        {
+            using var response = await silo.Client.GetAsync($"/accounts/{payout}");
+            return response.IsSuccessStatusCode ? await response.ReadAsync<RewardAccountView>() : null;
+        }, a => a?.UnitsCredited == 8, "the operator's credits");
+        Assert.Contains(account!.Nodes, n => n.StartsWith(NodeIdentity.ReadInfo(dir).NodeAddress + "/", StringComparison.Ordinal));
+    }
+
     private (string Directory, string PasswordFile, string Payout) CreateIdentity(string name)
     {
         var directory = Path.Combine(_root, name);
