@@ -12,9 +12,42 @@ public static partial class Cli
         keys.Subcommands.Add(CreateKeyCommand(context, g));
         keys.Subcommands.Add(ListKeysCommand(context, g));
         keys.Subcommands.Add(RevokeKeyCommand(context, g));
+        var nodes = new Command("nodes", "Exclude a misbehaving node from the network, or admit it again");
+        nodes.Subcommands.Add(ExcludeNodeCommand(context, g));
+        nodes.Subcommands.Add(ReadmitNodeCommand(context, g));
         var admin = new Command("admin", "Network operator commands; they need an admin key (.run/keys/admin.key on a local silo)");
         admin.Subcommands.Add(keys);
+        admin.Subcommands.Add(nodes);
         return admin;
+    }
+
+    private static Command ExcludeNodeCommand(CliContext context, GlobalOptions g)
+    {
+        var id = new Argument<string>("nodeId") { Description = "The node, e.g. 0xabc…/cuda0 (from `depin nodes`)" };
+        var reason = new Option<string>("--reason") { Description = "Why (shown to the node when it is refused)", Required = true, HelpName = "text" };
+        var cmd = new Command("exclude", "Exclude a node: it can no longer log in, lease, report or renew; its leases return to the queue") { id, reason };
+        SetClientAction(cmd, context, g, async run =>
+        {
+            var node = await run.Client.ExcludeNodeAsync(run.Get(id)!, run.Get(reason)!, run.CancellationToken);
+            if (run.Json) run.Out.WriteLine(Format.Json(node));
+            else run.Out.WriteLine($"excluded {node.NodeId} (operator {node.OperatorAddress}): {node.ExcludedBecause}");
+            return ExitOk;
+        }, admin: true);
+        return cmd;
+    }
+
+    private static Command ReadmitNodeCommand(CliContext context, GlobalOptions g)
+    {
+        var id = new Argument<string>("nodeId") { Description = "The node to admit again" };
+        var cmd = new Command("readmit", "Admit an excluded node again") { id };
+        SetClientAction(cmd, context, g, async run =>
+        {
+            var node = await run.Client.ReadmitNodeAsync(run.Get(id)!, run.CancellationToken);
+            if (run.Json) run.Out.WriteLine(Format.Json(node));
+            else run.Out.WriteLine($"readmitted {node.NodeId}");
+            return ExitOk;
+        }, admin: true);
+        return cmd;
     }
 
     private static Command CreateKeyCommand(CliContext context, GlobalOptions g)

@@ -339,6 +339,20 @@ public sealed class DePinClient : IDisposable
         return await SendJsonAsync<ApiKeyDescriptor>(request, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Excludes a node from the network (<c>POST /node-exclusions</c>, admin key): it can no longer log in, lease, report or renew.</summary>
+    public async Task<NodeInfo> ExcludeNodeAsync(string nodeId, string reason, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, Url("node-exclusions")) { Content = JsonContent.Create(new { nodeId, reason }, options: DePinJson.Options) };
+        return await SendJsonAsync<NodeInfo>(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Admits an excluded node again (<c>POST /node-exclusions/readmit</c>, admin key).</summary>
+    public async Task<NodeInfo> ReadmitNodeAsync(string nodeId, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, Url("node-exclusions/readmit")) { Content = JsonContent.Create(new { nodeId }, options: DePinJson.Options) };
+        return await SendJsonAsync<NodeInfo>(request, cancellationToken).ConfigureAwait(false);
+    }
+
     // ---------------------------------------------------------------- plumbing
 
     private Uri Url(string relative) => new(BaseAddress, relative);

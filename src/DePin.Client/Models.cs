@@ -220,6 +220,10 @@ public sealed record NodeInfo
     public long UnitsRejected { get; init; }
     /// <summary>Share of agreeing results, 0..1.</summary>
     public double Reputation { get; init; }
+    /// <summary>True for a community node agent (reached over the node gateway).</summary>
+    public bool Community { get; init; }
+    /// <summary>Why an operator excluded the node; null when admitted.</summary>
+    public string? ExcludedBecause { get; init; }
 }
 
 /// <summary>An operator's earnings (<c>GET /accounts/{address}</c>).</summary>

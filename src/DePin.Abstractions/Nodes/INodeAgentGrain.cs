@@ -53,6 +53,8 @@ public enum RegistrationRefusal
     NotAuthenticated,
     /// <summary>Malformed fields (addresses, device ids, too many devices).</summary>
     Invalid,
+    /// <summary>An operator excluded one of the agent's devices.</summary>
+    Excluded,
 }
 
 /// <summary>Outcome of a registration.</summary>

@@ -6,6 +6,9 @@ public interface INodeGrain : IGrainWithStringKey
 {
     [Alias("Register")] Task<NodeView> RegisterAsync(NodeRegistration registration);
     [Alias("Heartbeat")] Task HeartbeatAsync();
+    /// <summary>Excludes the node (an operator action) or admits it again; an excluded community node cannot log in,
+    /// lease, report or renew. Returns the node, or null when never registered.</summary>
+    [Alias("SetExcluded")] Task<NodeView?> SetExcludedAsync(string? reason);
     /// <summary>A heartbeat that also returns what leasing needs: capabilities and standing. Null when never registered.</summary>
     [Alias("CheckIn")] Task<NodeCheckIn?> CheckInAsync();
     /// <summary>Counts results that agreed (verified) or disagreed (rejected) with the verified output.</summary>
@@ -25,7 +28,8 @@ public interface INodeGrain : IGrainWithStringKey
 public sealed record NodeCheckIn(
     [property: Id(0)] NodeCapabilities Capabilities,
     [property: Id(1)] long UnitsVerified,
-    [property: Id(2)] long UnitsRejected);
+    [property: Id(2)] long UnitsRejected,
+    [property: Id(3)] string? ExcludedBecause = null);
 
 /// <summary>
 /// A report as the node signed it: the signed text's hash (the text names every lease, unit and output digest or

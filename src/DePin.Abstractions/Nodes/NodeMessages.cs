@@ -47,4 +47,6 @@ public sealed record NodeView
     [Id(9)] public double Reputation { get; init; }
     /// <summary>True for a community node agent (reached over the node gateway), false for an operator-run GPU silo.</summary>
     [Id(10)] public bool Community { get; init; }
+    /// <summary>Why an operator excluded the node; null when it is admitted.</summary>
+    [Id(11)] public string? ExcludedBecause { get; init; }
 }

@@ -59,6 +59,10 @@ public sealed partial class NodeAgentGrain(
             return Refused(RegistrationRefusal.Invalid, $"'{Truncate(registration.PayoutAddress)}' is not a payout address (0x and 40 hex digits, not zero).");
         if (!NodeSignatures.IsSignedBy(NodeSignatures.PayoutBindingMessage(Address, payout), registration.PayoutSignature, payout))
             return Refused(RegistrationRefusal.NotAuthenticated, $"The payout binding was not signed by the key of {payout}.");
+        var excluded = await Task.WhenAll((registration.Devices.Count == 0 ? state.State.NodeIds : registration.Devices.Select(d => $"{Address}/{d.DeviceId}"))
+            .Select(id => GrainFactory.GetGrain<INodeGrain>(id).GetAsync()));
+        if (excluded.FirstOrDefault(n => n?.ExcludedBecause is not null) is { } barred)
+            return Refused(RegistrationRefusal.Excluded, $"Node {barred.NodeId} is excluded from the network: {barred.ExcludedBecause}");
         if (registration.Devices.Count == 0)
         {
             // A session without devices (e.g. `depin node status`): it covers the devices registered before, if the payout binding still holds.

@@ -13,6 +13,8 @@ public sealed class NodeState
     [Id(3)] public long UnitsRejected { get; set; }
     /// <summary>The most recent signed reports of a community node (at most <see cref="NodeGrain.MaxReceipts"/>).</summary>
     [Id(4)] public List<ReportReceipt> Receipts { get; set; } = [];
+    /// <summary>Why an operator excluded the node; null when admitted.</summary>
+    [Id(5)] public string? ExcludedBecause { get; set; }
 }
 
 /// <summary>One GPU provider: its operator, capabilities, liveness and reputation.</summary>
@@ -47,8 +49,16 @@ public sealed class NodeGrain(
     Task<NodeCheckIn?> INodeGrain.CheckInAsync()
     {
         if (state.State.Registration is not { } r) return Task.FromResult<NodeCheckIn?>(null);
-        _lastHeartbeat = clock.GetUtcNow();
-        return Task.FromResult<NodeCheckIn?>(new NodeCheckIn(r.Capabilities, state.State.UnitsVerified, state.State.UnitsRejected));
+        if (state.State.ExcludedBecause is null) _lastHeartbeat = clock.GetUtcNow();
+        return Task.FromResult<NodeCheckIn?>(new NodeCheckIn(r.Capabilities, state.State.UnitsVerified, state.State.UnitsRejected, state.State.ExcludedBecause));
+    }
+
+    async Task<NodeView?> INodeGrain.SetExcludedAsync(string? reason)
+    {
+        if (state.State.Registration is null) return null;
+        state.State.ExcludedBecause = reason;
+        await state.WriteStateAsync();
+        return ToView();
     }
 
     async Task INodeGrain.RecordOutcomesAsync(int verified, int rejected)
@@ -91,6 +101,7 @@ public sealed class NodeGrain(
             UnitsRejected = s.UnitsRejected,
             Reputation = total == 0 ? 1 : (double)s.UnitsVerified / total,
             Community = r.Community,
+            ExcludedBecause = s.ExcludedBecause,
         };
     }
 }

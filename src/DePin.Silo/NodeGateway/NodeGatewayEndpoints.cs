@@ -52,7 +52,7 @@ public static class NodeGatewayEndpoints
             .Produces<ChallengeResponse>().ProducesProblem(400).ProducesProblem(429);
         login.MapPost("/register", RegisterAsync).WithName("nodeRegister")
             .WithSummary("Log a node in: the challenge signed by the node key, the payout binding signed by the payout key")
-            .Produces<RegisterResponse>().ProducesProblem(400).ProducesProblem(401).ProducesProblem(429);
+            .Produces<RegisterResponse>().ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblem(429);
 
         var node = app.MapGroup("/node/v1").WithTags("Node protocol").RequireAuthorization(NodeTokens.Policy);
         node.MapPost("/lease", LeaseAsync).WithName("nodeLease").WithSummary("Lease units for one device, waiting for work up to waitMs (long poll)")
@@ -95,6 +95,7 @@ public static class NodeGatewayEndpoints
         {
             case RegistrationRefusal.NotAuthenticated: return Problem(401, "Login refused", outcome.Error!);
             case RegistrationRefusal.Invalid: return Problem(400, "Invalid registration", outcome.Error!);
+            case RegistrationRefusal.Excluded: return Problem(403, "Node excluded", outcome.Error!);
         }
         var (token, expires) = tokens.Issue(address, outcome.NodeIds);
         return TypedResults.Ok(new RegisterResponse(token, expires, outcome.NodeIds));
@@ -110,6 +111,7 @@ public static class NodeGatewayEndpoints
         if (request.WaitMs < 0 || request.WaitMs > gateway.MaxLongPoll.TotalMilliseconds)
             return Problem(400, "Invalid lease request", $"'waitMs' must be between 0 and {(long)gateway.MaxLongPoll.TotalMilliseconds}.");
         if (await grains.GetGrain<INodeGrain>(request.NodeId).CheckInAsync() is not { } node) return NotYourNode(request.NodeId);
+        if (node.ExcludedBecause is { } reason) return Excluded(request.NodeId, reason);
 
         var batch = await broker.LeaseAsync(new LeaseRequest
         {
@@ -136,6 +138,7 @@ public static class NodeGatewayEndpoints
         var signed = NodeSignatures.ReportMessage(request.NodeId, request.Results);
         if (!NodeSignatures.IsSignedBy(signed, request.Signature, nodeAddress))
             return Problem(400, "Invalid signature", $"The report is not signed by the node key {nodeAddress}.");
+        if (await grains.GetGrain<INodeGrain>(request.NodeId).GetAsync() is { ExcludedBecause: { } reason }) return Excluded(request.NodeId, reason);
 
         // The signed report is kept (bounded) beside the node, as evidence of what it claimed.
         var receipt = grains.GetGrain<INodeGrain>(request.NodeId).RecordReceiptAsync(
@@ -171,7 +174,8 @@ public static class NodeGatewayEndpoints
         var max = options.Value.MaxResultsPerReport;
         if (request.Leases is null || request.Leases.Count > max || request.Leases.Any(l => l is null || !IsUnit(l.JobId, l.Index)))
             return Problem(400, "Invalid heartbeat", $"'leases' must hold at most {max} leases, each with a leaseId, jobId and index.");
-        var heartbeat = grains.GetGrain<INodeGrain>(request.NodeId).HeartbeatAsync();
+        if (await grains.GetGrain<INodeGrain>(request.NodeId).CheckInAsync() is { ExcludedBecause: { } reason }) return Excluded(request.NodeId, reason);
+        var heartbeat = Task.CompletedTask;
         var renewed = await Task.WhenAll(request.Leases
             .GroupBy(l => scheduler.Value.ShardOf(l.JobId, l.Index))
             .Select(shard => grains.GetGrain<IWorkQueueGrain>(shard.Key).RenewAsync(request.NodeId, [.. shard.Select(l => l.LeaseId)])));
@@ -206,6 +210,9 @@ public static class NodeGatewayEndpoints
         CopyGBps = double.IsFinite(c.CopyGBps) ? Math.Max(0, c.CopyGBps) : 0,
         Measured = false,
     };
+
+    private static IResult Excluded(string nodeId, string reason) =>
+        Problem(403, "Node excluded", $"Node {nodeId} is excluded from the network: {reason}");
 
     private static IResult NotYourNode(string? nodeId) =>
         Problem(403, "Not your node", $"This session's token does not cover node '{(nodeId is { Length: <= 100 } ? nodeId : "(missing)")}': log in again with the agent that owns it.");

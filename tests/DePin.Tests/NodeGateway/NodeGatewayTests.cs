@@ -189,6 +189,34 @@ public sealed class NodeGatewayTests(NodeGatewayTests.Silo fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task An_excluded_node_can_neither_log_in_nor_lease_report_or_renew_until_readmitted()
+    {
+        var node = await NewNode().LoginAsync();
+        var job = await SubmitAsync(units: 1);
+        var lease = Assert.Single(await LeaseJobAsync(node, job));
+
+        using var client = fixture.Host.CreateHttp(fixture.Host.ClientKey);
+        await AssertProblemAsync(await client.PostAsJsonAsync("/node-exclusions",
+            new { nodeId = node.NodeId, reason = "wrong results" }), HttpStatusCode.Forbidden, "admin");
+        using (var excluded = await Http.PostAsJsonAsync("/node-exclusions", new { nodeId = node.NodeId, reason = "wrong results" }))
+            Assert.Equal(HttpStatusCode.OK, excluded.StatusCode);
+        Assert.Equal("wrong results", (await Grains.GetGrain<INodeGrain>(node.NodeId).GetAsync())!.ExcludedBecause);
+
+        await AssertProblemAsync(await node.ReportAsync([Execute(lease)]), HttpStatusCode.Forbidden, "wrong results");
+        await AssertProblemAsync(await node.PostAsync("lease", new LeaseWorkRequest(node.NodeId, 1, 0)), HttpStatusCode.Forbidden, "excluded");
+        await AssertProblemAsync(await node.PostAsync("heartbeat", new HeartbeatRequest(node.NodeId, [new HeldLease(lease.LeaseId, lease.JobId, lease.Index)])),
+            HttpStatusCode.Forbidden, "excluded");
+        await AssertProblemAsync(await node.RegisterAsync(node.Registration(await node.ChallengeAsync())), HttpStatusCode.Forbidden, "excluded");
+        Assert.Equal(0, (await JobAsync(job)).UnitsCompleted);
+
+        using (var readmitted = await Http.PostAsJsonAsync("/node-exclusions/readmit", new { nodeId = node.NodeId }))
+            Assert.Equal(HttpStatusCode.OK, readmitted.StatusCode);
+        await node.LoginAsync();
+        Assert.Equal(1, (await node.ReportOkAsync([Execute(lease)])).Verified);
+        Assert.Equal(JobStatus.Completed, (await WaitTerminalAsync(job)).Status);
+    }
+
+    [Fact]
     public async Task A_waiting_node_gets_a_new_unit_without_polling()
     {
         var node = await NewNode().LoginAsync();
