@@ -113,7 +113,10 @@ public sealed class NodeWorker(
                 try
                 {
                     // Long units keep their leases alive; a dead node stops renewing and its units return to the queue.
-                    await transport.HeartbeatAsync([.. _held.Keys], cancellationToken);
+                    // Each heartbeat gets one interval: a slow scheduler delays the next one, never stacks them up.
+                    using var call = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    call.CancelAfter(options.HeartbeatInterval);
+                    await transport.HeartbeatAsync([.. _held.Keys], call.Token);
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {

@@ -20,6 +20,7 @@ namespace DePin.Silo.NodeGateway;
 public static class NodeGatewayEndpoints
 {
     private const string LoginPolicy = "node-login";
+    private const string SessionPolicy = "node-session";
 
     /// <summary>Registers the gateway's options, tokens, JwtBearer scheme, policy and login rate limit.</summary>
     public static IServiceCollection AddNodeGateway(this IServiceCollection services)
@@ -40,6 +41,20 @@ public static class NodeGatewayEndpoints
                     Window = TimeSpan.FromMinutes(1),
                     QueueLimit = 0,
                 }));
+            var perSecond = gateway.Value.RequestsPerSecond;
+            // Per agent (the token's subject, authenticated before the limiter runs); an unauthenticated call is
+            // refused by authorization anyway and shares one small bucket.
+            o.AddPolicy(SessionPolicy, http => perSecond <= 0
+                ? RateLimitPartition.GetNoLimiter("all")
+                : RateLimitPartition.GetTokenBucketLimiter(http.User.Identity?.IsAuthenticated == true ? "node:" + http.User.Identity.Name : "anonymous",
+                    _ => new TokenBucketRateLimiterOptions
+                    {
+                        TokenLimit = 2 * perSecond,
+                        TokensPerPeriod = perSecond,
+                        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                        QueueLimit = 0,
+                        AutoReplenishment = true,
+                    }));
         });
         return services;
     }
@@ -54,7 +69,7 @@ public static class NodeGatewayEndpoints
             .WithSummary("Log a node in: the challenge signed by the node key, the payout binding signed by the payout key")
             .Produces<RegisterResponse>().ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblem(429);
 
-        var node = app.MapGroup("/node/v1").WithTags("Node protocol").RequireAuthorization(NodeTokens.Policy);
+        var node = app.MapGroup("/node/v1").WithTags("Node protocol").RequireAuthorization(NodeTokens.Policy).RequireRateLimiting(SessionPolicy);
         node.MapPost("/lease", LeaseAsync).WithName("nodeLease").WithSummary("Lease units for one device, waiting for work up to waitMs (long poll)")
             .Produces<LeaseWorkResponse>().ProducesProblem(400).ProducesProblem(401).ProducesProblem(403);
         node.MapPost("/report", ReportAsync).WithName("nodeReport").WithSummary("Report leased units' outputs or errors (signed by the node key)")

@@ -35,6 +35,13 @@ public sealed class NodeGatewayOptions : IValidatableObject
     /// <summary>Challenge and login requests per minute from one client address.</summary>
     [Range(0, 1_000_000)] public int LoginsPerMinute { get; set; } = 120;
 
+    /// <summary>
+    /// Lease, report and heartbeat requests per second from one logged-in agent (all its devices), with bursts of
+    /// twice that; 0 = unlimited. Honest agents need a few per second per device; this bounds what a hostile one costs
+    /// (each report's signature is checked).
+    /// </summary>
+    [Range(0, 1_000_000)] public int RequestsPerSecond { get; set; } = 500;
+
     /// <summary>The per-shard held cap of a community node with <paramref name="unitsVerified"/> verified units and
     /// <paramref name="unitsRejected"/> rejected ones: it grows by one unit per ten verified, and any rejection halves it.</summary>
     public int HeldCap(long unitsVerified, long unitsRejected)

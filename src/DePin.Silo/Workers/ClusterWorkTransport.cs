@@ -31,7 +31,8 @@ public sealed class ClusterWorkTransport(
         {
             try
             {
-                await grains.GetGrain<IWorkQueueGrain>(group.Key).RenewAsync(nodeId, [.. group.SelectMany(b => b.Leases.Select(l => l.LeaseId))]);
+                await grains.GetGrain<IWorkQueueGrain>(group.Key).RenewAsync(nodeId, [.. group.SelectMany(b => b.Leases.Select(l => l.LeaseId))])
+                    .WaitAsync(cancellationToken);
             }
             catch (Exception ex)
             {
@@ -39,6 +40,6 @@ public sealed class ClusterWorkTransport(
                 logger.LogWarning(ex, "Node {NodeId}: renewing leases of shard {Shard} failed", nodeId, group.Key);
             }
         });
-        await Task.WhenAll(renewals.Append(grains.GetGrain<INodeGrain>(nodeId).HeartbeatAsync()));
+        await Task.WhenAll(renewals.Append(grains.GetGrain<INodeGrain>(nodeId).HeartbeatAsync().WaitAsync(cancellationToken)));
     }
 }

@@ -217,6 +217,26 @@ public sealed class NodeGatewayTests(NodeGatewayTests.Silo fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task A_logged_in_agent_is_rate_limited_with_a_429_problem()
+    {
+        await using var limited = await TestSilo.StartAsync(workers: false, new Dictionary<string, string?> { ["NodeGateway:RequestsPerSecond"] = "2" });
+        var node = await new GatewayNode(limited.Http).LoginAsync();
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 8; i++)
+        {
+            using var response = await node.PostAsync("heartbeat", new HeartbeatRequest(node.NodeId, []));
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+                Assert.NotNull(response.Headers.RetryAfter);
+                return;
+            }
+        }
+        Assert.Fail($"8 quick requests at 2/s (bursts of 4) were never refused: {string.Join(", ", statuses)}");
+    }
+
+    [Fact]
     public async Task A_waiting_node_gets_a_new_unit_without_polling()
     {
         var node = await NewNode().LoginAsync();
