@@ -19,6 +19,7 @@ for f in $(ls "$RUN"/silo*.pid 2>/dev/null | sort -V); do
   fi
 done
 if [[ -n "$api" ]]; then
-  nodes="$(curl -fs -m 5 "http://127.0.0.1:$api/nodes" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo '?')"
+  key="$(cat "$RUN/keys/client.key" 2>/dev/null || true)"
+  nodes="$(curl -fs -m 5 -H "Authorization: Bearer $key" "http://127.0.0.1:$api/nodes" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo '?')"
   echo "nodes registered: $nodes (via http://127.0.0.1:$api)"
 fi

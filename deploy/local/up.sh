@@ -39,6 +39,7 @@ for ((i = 0; i < N; i++)); do
   DEPIN_Silo__GatewayPort=$((30000 + i)) \
   DEPIN_Silo__ClusterId="${DEPIN_CLUSTER_ID:-depin-local}" \
   DEPIN_Worker__NodeName="local-silo$i" \
+  DEPIN_Auth__KeysDirectory="$RUN/keys" \
   DEPIN_urls="http://127.0.0.1:$http" \
   nohup dotnet "$SILO_DLL" >"$RUN/silo$i.log" 2>&1 &
   echo $! >"$RUN/silo$i.pid"
@@ -54,4 +55,4 @@ for ((i = 0; i < N; i++)); do
     sleep 0.5
   done
 done
-echo "cluster up: API at http://127.0.0.1:$(silo_http_port 0)"
+echo "cluster up: API at http://127.0.0.1:$(silo_http_port 0); API keys in $RUN/keys (client.key, admin.key; DEPIN_API_KEY_FILE for the CLI)"
