@@ -44,6 +44,12 @@ if [ ! -f "$node_home/keystore.json" ]; then
 fi
 dotnet src/DePin.Cli/bin/Release/net10.0/depin.dll --api "$api" node run --dir "$node_home" > .run/demo-node.log 2>&1 &
 node=$!
+# Let the node log in first, so the demo lists it among the online nodes.
+for _ in $(seq 300); do
+  grep -q " joined " .run/demo-node.log 2>/dev/null && break
+  kill -0 "$node" 2>/dev/null || { echo "the community node stopped; its log:" >&2; tail -n 20 .run/demo-node.log >&2; exit 1; }
+  sleep 0.2
+done
 # The demo closes an epoch: it runs with the bootstrap admin key (whatever DEPIN_API_KEY this shell may hold).
 # Redundancy 2: every unit is computed by two distinct nodes whose outputs must agree — the silo's own worker and the
 # community node — and each is paid for it.
