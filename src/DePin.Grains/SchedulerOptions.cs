@@ -27,6 +27,13 @@ public sealed class SchedulerOptions
     /// <summary>Failed or expired attempts after which a unit (and its job) fails.</summary>
     [Range(1, 100)] public int MaxAttempts { get; set; } = 5;
 
+    /// <summary>
+    /// How often a job retries credits its operators' accounts did not acknowledge. A reminder (at least a minute) also
+    /// revives a job that went away with credits still owed.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.01", "01:00:00")]
+    public TimeSpan CreditRetryInterval { get; set; } = TimeSpan.FromSeconds(3);
+
     /// <summary>Largest redundancy a client may ask for.</summary>
     [Range(1, 16)] public int MaxRedundancy { get; set; } = 5;
 

@@ -20,11 +20,18 @@ public sealed class JobGrain(
     IJobOutputStore outputStore,
     IOptions<SchedulerOptions> options,
     TimeProvider clock,
-    ILogger<JobGrain> logger) : Grain, IJobGrain
+    ILogger<JobGrain> logger) : Grain, IJobGrain, IRemindable
 {
+    private const string CreditReminder = "credits";
     private readonly SchedulerOptions _options = options.Value;
     private readonly Dictionary<string, string?> _operators = [];
     private byte[]?[] _outputs = [];
+    private IGrainTimer? _creditRetry;
+    // Whether storage may hold credits (the cleared outbox is written lazily, so it may hold acknowledged ones).
+    private bool _outboxStored;
+    // The credit reminder surely exists (registered or fired in this activation) / may exist (left by an earlier one).
+    private bool _reminderRegistered;
+    private bool _reminderMayExist;
     private JobView? View => state.State.View;
 
     /// <inheritdoc />
@@ -39,7 +46,15 @@ public sealed class JobGrain(
         }
         // Finish what a previous activation may have left half done: queueing units, paying credits.
         if (View is { } view && !view.Status.IsTerminal() && !state.State.Enqueued) await EnqueueAsync();
-        if (state.State.PendingCredits.Count > 0) await FlushCreditsAsync();
+        _outboxStored = _reminderMayExist = state.State.PendingCredits.Count > 0;
+        if (_outboxStored) await DrainCreditsAsync();
+    }
+
+    /// <summary>The credit reminder: a job that went away with credits owed comes back to pay them.</summary>
+    async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
+    {
+        _reminderRegistered = true;
+        await DrainCreditsAsync();
     }
 
     async Task<SubmitOutcome> IJobGrain.SubmitAsync(JobRequest request)
@@ -134,9 +149,18 @@ public sealed class JobGrain(
         else
         {
             await WriteAsync();
-            await outputStore.SaveAsync(view.JobId, added);
+            try
+            {
+                await outputStore.SaveAsync(view.JobId, added);
+            }
+            catch
+            {
+                // Memory holds outputs the store does not: drop it, so the shard's redelivery is accepted again.
+                DeactivateOnIdle();
+                throw;
+            }
         }
-        await FlushCreditsAsync();
+        await DrainCreditsAsync();
     }
 
     async Task IJobGrain.FailUnitAsync(int unitIndex, string reason)
@@ -154,22 +178,25 @@ public sealed class JobGrain(
     {
         var view = View!;
         var kernel = KernelCatalog.Default.Get(view.Kernel);
+        KernelResult result;
         try
         {
-            var result = kernel.Assemble(state.State.CanonicalParameters, _outputs!);
-            state.State.Result = new JobResult(result.ContentType, result.Data, result.Summary, ResultDigest.Of(result.Data));
-            state.State.View = view with
-            {
-                ResultSummary = result.Summary,
-                ResultDigest = state.State.Result.Digest,
-                ResultContentType = result.ContentType,
-            };
-            await FinishAsync(JobStatus.Completed, null);
+            result = kernel.Assemble(state.State.CanonicalParameters, _outputs!);
         }
         catch (Exception ex) when (ex is KernelArgumentException or ArgumentException or InvalidOperationException)
         {
             await FinishAsync(JobStatus.Failed, $"assembling the result failed: {ex.Message}");
+            return;
         }
+        // Outside the catch: a failed write must reach the caller (who redelivers), never mark the job failed.
+        state.State.Result = new JobResult(result.ContentType, result.Data, result.Summary, ResultDigest.Of(result.Data));
+        state.State.View = view with
+        {
+            ResultSummary = result.Summary,
+            ResultDigest = state.State.Result.Digest,
+            ResultContentType = result.ContentType,
+        };
+        await FinishAsync(JobStatus.Completed, null);
     }
 
     private async Task FinishAsync(JobStatus status, string? error)
@@ -216,23 +243,74 @@ public sealed class JobGrain(
         Task.WhenAll(Enumerable.Range(0, _options.QueueShards)
             .Select(s => GrainFactory.GetGrain<IWorkQueueGrain>(s).CancelJobAsync(View!.JobId)));
 
+    /// <summary>
+    /// Sends the credit outbox. While credits stay unacknowledged a timer retries them and a reminder revives the job
+    /// if it goes away. Once all are acknowledged the empty outbox is stored before the reminder goes, so storage never
+    /// drops a credit before its account has it (resending is safe: accounts deduplicate per job and unit).
+    /// </summary>
+    private async Task DrainCreditsAsync()
+    {
+        await FlushCreditsAsync();
+        if (state.State.PendingCredits.Count > 0)
+        {
+            _creditRetry ??= this.RegisterGrainTimer(RetryCreditsAsync,
+                new GrainTimerCreationOptions(_options.CreditRetryInterval, _options.CreditRetryInterval) { KeepAlive = true });
+            if (!_reminderRegistered)
+            {
+                await this.RegisterOrUpdateReminder(CreditReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+                _reminderRegistered = _reminderMayExist = true;
+            }
+            return;
+        }
+        _creditRetry?.Dispose();
+        _creditRetry = null;
+        if (!_reminderRegistered && !_reminderMayExist) return;
+        try
+        {
+            if (_outboxStored) await WriteAsync();
+            if (await this.GetReminder(CreditReminder) is { } reminder) await this.UnregisterReminder(reminder);
+            _reminderRegistered = _reminderMayExist = false;
+        }
+        catch (Exception ex)
+        {
+            // Every credit is acknowledged; the reminder comes back to finish this clean-up.
+            logger.LogWarning(ex, "Job {JobId}: clearing the paid credit outbox failed; will retry", View?.JobId);
+        }
+    }
+
+    private async Task RetryCreditsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await DrainCreditsAsync();
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Job {JobId}: retrying credits failed", View?.JobId);
+        }
+    }
+
     private async Task FlushCreditsAsync()
     {
         var pending = state.State.PendingCredits;
         if (pending.Count == 0) return;
-        try
+        var acknowledged = await Task.WhenAll(pending.GroupBy(p => p.OperatorAddress).Select(async g =>
         {
-            await Task.WhenAll(pending.GroupBy(p => p.OperatorAddress).Select(g =>
-                GrainFactory.GetGrain<IRewardAccountGrain>(g.Key).CreditAsync([.. g.Select(p => p.Credit)])));
-            // Not written now: the next write persists the cleared outbox, and a crash before it only means a
-            // resend that the accounts deduplicate. One storage write per batch instead of two.
-            pending.Clear();
-        }
-        catch (Exception ex)
-        {
-            // The accounts deduplicate by unit, so the next flush (next batch or reactivation) may safely resend.
-            logger.LogWarning(ex, "Job {JobId}: crediting {Count} units failed; will retry", View?.JobId, pending.Count);
-        }
+            try
+            {
+                await GrainFactory.GetGrain<IRewardAccountGrain>(g.Key).CreditAsync([.. g.Select(p => p.Credit)]);
+                return g.Key;
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Job {JobId}: crediting {Count} units to {Account} failed; will retry", View?.JobId, g.Count(), g.Key);
+                return null;
+            }
+        }));
+        // Cleared in memory only: the next write stores the smaller outbox, and a crash before it only means a resend
+        // that the accounts deduplicate. One storage write per batch instead of two.
+        var paid = acknowledged.OfType<string>().ToHashSet(StringComparer.Ordinal);
+        pending.RemoveAll(p => paid.Contains(p.OperatorAddress));
     }
 
     private async Task<string?> ResolveOperatorAsync(string nodeId)
@@ -260,6 +338,7 @@ public sealed class JobGrain(
         try
         {
             await state.WriteStateAsync();
+            _outboxStored = state.State.PendingCredits.Count > 0;
         }
         catch
         {

@@ -56,7 +56,18 @@ public sealed class LedgerGrain(
 
     async Task ILedgerGrain.RegisterAccountAsync(string address)
     {
-        if (state.State.Accounts.Add(address)) await state.WriteStateAsync();
+        if (!state.State.Accounts.Add(address)) return;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Kept in memory only, the account would be skipped by every epoch after a restart, and the account's retry
+            // would find it already registered: drop the activation so that the retry writes it again.
+            DeactivateOnIdle();
+            throw;
+        }
     }
 
     Task<EpochSettlement?> ILedgerGrain.CloseEpochAsync() => CloseAsync();

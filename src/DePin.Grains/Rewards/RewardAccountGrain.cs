@@ -38,12 +38,13 @@ public sealed class RewardAccountGrain(
 
         s.CumulativeMicroCredits = checked(s.CumulativeMicroCredits + added);
         s.LastCreditAt = clock.GetUtcNow();
-        await state.WriteStateAsync();
+        await WriteAsync();
         if (!s.RegisteredWithLedger)
         {
+            // Registering twice is harmless, so a failure here only makes the job resend and the account register again.
             await GrainFactory.GetGrain<ILedgerGrain>(0).RegisterAccountAsync(this.GetPrimaryKeyString());
             s.RegisteredWithLedger = true;
-            await state.WriteStateAsync();
+            await WriteAsync();
         }
         return added;
     }
@@ -69,7 +70,24 @@ public sealed class RewardAccountGrain(
         if (s.LastEpoch >= epoch) return;
         s.LastEpoch = epoch;
         s.SettledCumulativeMicroCredits = cumulativeMicroCredits;
-        await state.WriteStateAsync();
+        await WriteAsync();
+    }
+
+    /// <summary>
+    /// Writes the state; if the write fails, memory holds credits that storage may not, and a retry would find its units
+    /// marked and credit nothing. So the activation is dropped: the caller's retry meets the state as stored.
+    /// </summary>
+    private async Task WriteAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
     }
 
     private static bool TryMarkCredited(RewardAccountState s, string jobId, int index)
