@@ -189,12 +189,11 @@ public static class NodeGatewayEndpoints
         var max = options.Value.MaxResultsPerReport;
         if (request.Leases is null || request.Leases.Count > max || request.Leases.Any(l => l is null || !IsUnit(l.JobId, l.Index)))
             return Problem(400, "Invalid heartbeat", $"'leases' must hold at most {max} leases, each with a leaseId, jobId and index.");
+        // The check-in is the heartbeat (liveness), and tells whether the node was excluded.
         if (await grains.GetGrain<INodeGrain>(request.NodeId).CheckInAsync() is { ExcludedBecause: { } reason }) return Excluded(request.NodeId, reason);
-        var heartbeat = Task.CompletedTask;
         var renewed = await Task.WhenAll(request.Leases
             .GroupBy(l => scheduler.Value.ShardOf(l.JobId, l.Index))
             .Select(shard => grains.GetGrain<IWorkQueueGrain>(shard.Key).RenewAsync(request.NodeId, [.. shard.Select(l => l.LeaseId)])));
-        await heartbeat;
         return TypedResults.Ok(new HeartbeatResponse([.. renewed.SelectMany(r => r)]));
     }
 

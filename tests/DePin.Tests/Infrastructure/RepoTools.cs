@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 
 namespace DePin.Tests.Infrastructure;
 
@@ -36,12 +35,7 @@ public static class RepoTools
         psi.Environment["REDOCLY_TELEMETRY"] = "off";
         psi.Environment["REDOCLY_SUPPRESS_UPDATE_NOTICE"] = "true";
         using var process = Process.Start(psi)!;
-        var output = new StringBuilder();
-        var errors = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (errors) errors.AppendLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var output = new ProcessOutput(process);
         using var cts = new CancellationTokenSource(timeout);
         try
         {
@@ -50,9 +44,9 @@ public static class RepoTools
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{Path.GetFileName(fileName)} did not finish within {timeout}: {output}{errors}");
+            throw new TimeoutException($"{Path.GetFileName(fileName)} did not finish within {timeout}: {output.All}");
         }
-        lock (output) lock (errors) return (process.ExitCode, output.ToString(), errors.ToString());
+        return (process.ExitCode, output.Stdout, output.Stderr);
     }
 
     private static string FindRoot()

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Text;
+using DePin.Tests.Infrastructure;
 
 namespace DePin.Tests.NodeGateway;
 
@@ -7,22 +7,16 @@ namespace DePin.Tests.NodeGateway;
 public sealed class AgentProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly StringBuilder _output = new();
+    private readonly ProcessOutput _output;
 
     private AgentProcess(Process process)
     {
         _process = process;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        _output = new ProcessOutput(process);
     }
 
     /// <summary>What the agent printed so far.</summary>
-    public string Output
-    {
-        get { lock (_output) return _output.ToString(); }
-    }
+    public string Output => _output.All;
 
     /// <summary>The process has exited.</summary>
     public bool HasExited => _process.HasExited;
@@ -77,7 +71,7 @@ public sealed class AgentProcess : IAsyncDisposable
 
     private static string FindCli()
     {
-        var dll = Path.Combine(Infrastructure.RepoTools.Root, "src", "DePin.Cli", "bin", Infrastructure.RepoTools.Configuration, "net10.0", "depin.dll");
+        var dll = Path.Combine(RepoTools.Root, "src", "DePin.Cli", "bin", RepoTools.Configuration, "net10.0", "depin.dll");
         return File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} is missing: build the solution");
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
-using System.Text;
 using DePin.Tests.Infrastructure;
 
 namespace DePin.Tests.NodeGateway;
@@ -12,7 +11,7 @@ namespace DePin.Tests.NodeGateway;
 public sealed class SiloHostProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly StringBuilder _output = new();
+    private readonly ProcessOutput _output;
     private readonly string _keys;
 
     private SiloHostProcess(Process process, Uri api, string keys)
@@ -20,20 +19,14 @@ public sealed class SiloHostProcess : IAsyncDisposable
         _process = process;
         _keys = keys;
         Api = api;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        _output = new ProcessOutput(process);
     }
 
     /// <summary>The HTTP API.</summary>
     public Uri Api { get; }
 
     /// <summary>What the silo printed.</summary>
-    public string Output
-    {
-        get { lock (_output) return _output.ToString(); }
-    }
+    public string Output => _output.All;
 
     /// <summary>An HTTP client with the bootstrap client key.</summary>
     public HttpClient Client { get; private set; } = null!;
