@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using DePin.Abstractions;
 using DePin.Abstractions.Scheduling;
 using DePin.Grains;
@@ -27,10 +26,6 @@ public sealed class LeaseBroker(
     private static readonly TimeSpan ResubscribeInterval = TimeSpan.FromSeconds(60);
     private readonly int _shards = options.Value.QueueShards;
     private readonly LinkedList<Waiter> _waiters = [];
-    // The shard that last gave each node work: a busy node goes straight back to it instead of sweeping empty shards.
-    // Bounded: forgotten wholesale when it grows past MaxRemembered (a forgotten node just sweeps once).
-    private const int MaxRemembered = 100_000;
-    private readonly ConcurrentDictionary<string, int> _lastShard = new();
     private readonly Lock _lock = new();
     private long _generation;
     private IWorkAvailableObserver? _reference;
@@ -48,7 +43,7 @@ public sealed class LeaseBroker(
     public async Task<LeaseBatch> LeaseAsync(LeaseRequest request, TimeSpan wait, CancellationToken cancellationToken)
     {
         var deadline = DateTimeOffset.UtcNow + wait;
-        var home = _lastShard.TryGetValue(request.NodeId, out var last) ? last : ShardHash.Bucket(request.NodeId, _shards);
+        var home = ShardHash.Bucket(request.NodeId, _shards);
         Wake? hint = null;
         while (true)
         {
@@ -60,12 +55,7 @@ public sealed class LeaseBroker(
                 if (batch.Leases.Count >= request.Max) Signal(woken.Shard, 0);
                 else if (batch.Leases.Count == 0 && woken.Misses + 1 < MaxMissesInChain) Signal(woken.Shard, woken.Misses + 1);
             }
-            if (batch.Leases.Count > 0)
-            {
-                if (_lastShard.Count >= MaxRemembered) _lastShard.Clear();
-                _lastShard[request.NodeId] = batch.Shard;
-                return batch;
-            }
+            if (batch.Leases.Count > 0) return batch;
             if (hint is not null)
             {
                 hint = null;
