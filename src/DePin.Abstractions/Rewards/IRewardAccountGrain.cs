@@ -9,6 +9,11 @@ public interface IRewardAccountGrain : IGrainWithStringKey
     /// <summary>Credits units; a unit already credited to this account is skipped. Returns the amount newly credited.</summary>
     [Alias("Credit")] Task<long> CreditAsync(IReadOnlyList<UnitCredit> credits);
     [Alias("Get")] Task<RewardAccountView> GetAsync();
+    /// <summary>
+    /// The job has durably recorded that every credit it owes this account was acknowledged, so the account may drop
+    /// its de-duplication state for that job (the job never sends another credit for it). Idempotent.
+    /// </summary>
+    [Alias("ReleaseJob")] Task ReleaseJobAsync(string jobId);
     /// <summary>Ledger hook: records that the epoch included the account's cumulative amount.</summary>
     [Alias("MarkSettled")] Task MarkSettledAsync(long epoch, long cumulativeMicroCredits);
 }

@@ -64,6 +64,11 @@ public sealed class RewardAccountGrain(
         });
     }
 
+    async Task IRewardAccountGrain.ReleaseJobAsync(string jobId)
+    {
+        if (state.State.CreditedUnits.Remove(jobId)) await WriteAsync();
+    }
+
     async Task IRewardAccountGrain.MarkSettledAsync(long epoch, long cumulativeMicroCredits)
     {
         var s = state.State;
