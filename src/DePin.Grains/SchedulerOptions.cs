@@ -34,6 +34,33 @@ public sealed class SchedulerOptions
     [Range(typeof(TimeSpan), "00:00:00.01", "01:00:00")]
     public TimeSpan CreditRetryInterval { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// An unfinished job that made no progress for this long checks that each of its units is somewhere (stored, or
+    /// held by a shard) and queues again those found nowhere. Checked every <see cref="ReconcileInterval"/> while the
+    /// job is active, and by the job directory's sweep (every <see cref="JobSweepInterval"/>) after its silo went away.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.01", "1.00:00:00")]
+    public TimeSpan ReconcileAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often an active unfinished job looks at its progress (see <see cref="ReconcileAfter"/>).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.01", "1.00:00:00")]
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Times a job may find units lost and queue them again before it fails with the reason.</summary>
+    [Range(1, 1000)] public int MaxReconciles { get; set; } = 20;
+
+    /// <summary>
+    /// How long a finished job and its result are kept; after that <c>GET /jobs/{id}</c> answers 410 Gone. The job
+    /// directory's sweep deletes them.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    public TimeSpan JobRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How often each job directory shard sweeps its jobs (reconcile the unfinished, delete the expired). A
+    /// reminder: at least a minute.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
+    public TimeSpan JobSweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Largest redundancy a client may ask for.</summary>
     [Range(1, 16)] public int MaxRedundancy { get; set; } = 5;
 

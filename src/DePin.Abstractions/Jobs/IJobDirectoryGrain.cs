@@ -8,6 +8,10 @@ public interface IJobDirectoryGrain : IGrainWithIntegerKey
 
     /// <summary>Newest first.</summary>
     [Alias("List")] Task<IReadOnlyList<JobSummary>> ListAsync(JobStatus? status, int offset, int limit);
+
+    /// <summary>Revives the shard's unfinished jobs (so they reconcile) and deletes finished jobs past their retention.
+    /// Runs on a reminder; callable for tests and operators.</summary>
+    [Alias("Sweep")] Task SweepAsync();
 }
 
 /// <summary>A row in the job list.</summary>
@@ -17,4 +21,5 @@ public sealed record JobSummary(
     [property: Id(1)] string Kernel,
     [property: Id(2)] JobStatus Status,
     [property: Id(3)] int UnitCount,
-    [property: Id(4)] DateTimeOffset SubmittedAt);
+    [property: Id(4)] DateTimeOffset SubmittedAt,
+    [property: Id(5)] DateTimeOffset? FinishedAt = null);

@@ -26,4 +26,17 @@ public interface IJobGrain : IGrainWithStringKey
 
     /// <summary>A unit exhausted its attempts; the job fails.</summary>
     [Alias("FailUnit")] Task FailUnitAsync(int unitIndex, string reason);
+
+    /// <summary>
+    /// The job's own check that it will finish: an unfinished job with no progress for <c>Scheduler:ReconcileAfter</c>
+    /// asks its shards which units they hold and queues again every unit found nowhere; a finished job finishes paying.
+    /// Called by its timer and by the job directory's sweep (which revives jobs whose silo went away).
+    /// </summary>
+    [Alias("Reconcile")] Task<JobView?> ReconcileAsync();
+
+    /// <summary>
+    /// Deletes a finished job whose retention is over (and whose credits are all delivered). Returns true when the job
+    /// is gone (deleted now, or never existed).
+    /// </summary>
+    [Alias("Expire")] Task<bool> ExpireAsync();
 }

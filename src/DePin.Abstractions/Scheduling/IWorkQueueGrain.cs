@@ -35,6 +35,8 @@ public interface IWorkQueueGrain : IGrainWithIntegerKey
 
     /// <summary>Withdraws every unit of a job.</summary>
     [Alias("CancelJob")] Task CancelJobAsync(string jobId);
+    /// <summary>Indices of the job's units this shard holds (queued, leased, or verified and not yet delivered).</summary>
+    [Alias("HeldUnits")] Task<IReadOnlyList<int>> HeldUnitsAsync(string jobId);
 
     /// <summary>Returns expired leases to the ready queue now (also runs on a timer).</summary>
     [Alias("ExpireLeases")] Task<int> ExpireLeasesAsync();

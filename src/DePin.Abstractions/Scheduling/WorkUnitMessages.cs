@@ -23,6 +23,11 @@ public sealed record UnitBatch
     [Id(7)] public required IReadOnlyList<UnitInput> Units { get; init; }
     /// <summary>Which nodes may lease these units; null = any.</summary>
     [Id(8)] public Jobs.JobRequirements? Requirements { get; init; }
+    /// <summary>
+    /// Sent by the job's reconciler for units it found nowhere: the shard takes them even if it saw them leave before
+    /// (a unit that left without reaching the job, e.g. a failure notice lost in a crash).
+    /// </summary>
+    [Id(9)] public bool Reconciled { get; init; }
 }
 
 /// <summary>One unit's index and input.</summary>

@@ -45,7 +45,7 @@ public sealed class ClientGrain(
         var request = submission.Request with { Owner = this.GetPrimaryKeyString() };
         if (await CheckQuotaAsync(request) is { } refusal) return refusal;
 
-        var jobId = Guid.NewGuid().ToString("N");
+        var jobId = DePin.Grains.Jobs.JobIds.New(clock.GetUtcNow());
         var outcome = await GrainFactory.GetGrain<IJobGrain>(jobId).SubmitAsync(request);
         if (!outcome.Accepted || outcome.Job is not { } view) return new(ClientSubmitStatus.Refused, null, outcome.Error, null);
 

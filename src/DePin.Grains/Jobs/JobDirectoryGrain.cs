@@ -1,4 +1,6 @@
 using DePin.Abstractions.Jobs;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace DePin.Grains.Jobs;
 
@@ -9,14 +11,29 @@ public sealed class JobDirectoryState
     [Id(0)] public Dictionary<string, JobSummary> Jobs { get; set; } = [];
 }
 
-/// <summary>One shard of the job list. Written on job state transitions only (a handful per job), never per unit.</summary>
+/// <summary>
+/// One shard of the job list. Written on job state transitions only (a handful per job), never per unit. Its sweep (a
+/// reminder, so it survives the loss of any silo) revives unfinished jobs so that they reconcile, and deletes finished
+/// jobs whose retention is over: the list holds the jobs of the retention window, not of the network's whole life.
+/// </summary>
 public sealed class JobDirectoryGrain(
-    [PersistentState("jobs", StorageNames.Store)] IPersistentState<JobDirectoryState> state) : Grain, IJobDirectoryGrain
+    [PersistentState("jobs", StorageNames.Store)] IPersistentState<JobDirectoryState> state,
+    IOptions<SchedulerOptions> options,
+    TimeProvider clock,
+    ILogger<JobDirectoryGrain> logger) : Grain, IJobDirectoryGrain, IRemindable
 {
+    private const string Sweep = "sweep";
+    private bool _sweepRegistered;
+
     async Task IJobDirectoryGrain.UpsertAsync(JobSummary summary)
     {
         state.State.Jobs[summary.JobId] = summary;
         await state.WriteStateAsync();
+        if (!_sweepRegistered)
+        {
+            await this.RegisterOrUpdateReminder(Sweep, options.Value.JobSweepInterval, options.Value.JobSweepInterval);
+            _sweepRegistered = true;
+        }
     }
 
     Task<IReadOnlyList<JobSummary>> IJobDirectoryGrain.ListAsync(JobStatus? status, int offset, int limit) =>
@@ -26,6 +43,46 @@ public sealed class JobDirectoryGrain(
             .ThenBy(j => j.JobId, StringComparer.Ordinal)
             .Skip(Math.Max(0, offset))
             .Take(Math.Clamp(limit, 0, 101_000))]);
+
+    Task IJobDirectoryGrain.SweepAsync() => SweepAsync();
+
+    Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
+    {
+        _sweepRegistered = true;
+        return SweepAsync();
+    }
+
+    private async Task SweepAsync()
+    {
+        var retention = options.Value.JobRetention;
+        var now = clock.GetUtcNow();
+        var gone = new List<string>();
+        foreach (var chunk in state.State.Jobs.Values.ToList().Chunk(64))
+        {
+            await Task.WhenAll(chunk.Select(async summary =>
+            {
+                try
+                {
+                    var job = GrainFactory.GetGrain<IJobGrain>(summary.JobId);
+                    if (!summary.Status.IsTerminal())
+                    {
+                        if (await job.ReconcileAsync() is null) lock (gone) gone.Add(summary.JobId);
+                    }
+                    else if (summary.FinishedAt is not { } finished || now - finished >= retention)
+                    {
+                        if (await job.ExpireAsync()) lock (gone) gone.Add(summary.JobId);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    logger.LogWarning(ex, "Job directory: sweeping job {JobId} failed; next sweep retries", summary.JobId);
+                }
+            }));
+        }
+        if (gone.Count == 0) return;
+        foreach (var jobId in gone) state.State.Jobs.Remove(jobId);
+        await state.WriteStateAsync();
+    }
 }
 
 /// <summary>Reads across the job directory shards.</summary>
@@ -43,4 +100,8 @@ public static class JobDirectory
             .Skip(Math.Max(0, offset))
             .Take(Math.Clamp(limit, 0, 1000))];
     }
+
+    /// <summary>Sweeps every shard now (what their reminders do every <c>Scheduler:JobSweepInterval</c>).</summary>
+    public static Task SweepAsync(IGrainFactory grains) =>
+        Task.WhenAll(Enumerable.Range(0, DePin.Abstractions.DirectoryShards.Count).Select(s => grains.GetGrain<IJobDirectoryGrain>(s).SweepAsync()));
 }

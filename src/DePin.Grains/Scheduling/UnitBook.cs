@@ -86,7 +86,8 @@ public sealed class UnitBook(int maxAttempts, long firstLeaseId)
         foreach (var input in batch.Units)
         {
             var id = new WorkUnitId(batch.JobId, input.Index);
-            if (_units.ContainsKey(id) || job.Done.Contains(input.Index)) continue;
+            if (_units.ContainsKey(id) || (job.Done.Contains(input.Index) && !batch.Reconciled)) continue;
+            job.Done.Remove(input.Index);
             var unit = new QueuedUnit(id, input.Input, now, job);
             _units[id] = unit;
             job.Pending++;
@@ -235,6 +236,10 @@ public sealed class UnitBook(int maxAttempts, long firstLeaseId)
         }
         return new ReportOutcome(accepted, verified, ignored, failed);
     }
+
+    /// <summary>Indices of the job's units in this book (ready, leased, or verified and waiting for delivery).</summary>
+    public IReadOnlyList<int> HeldUnits(string jobId) =>
+        _jobs.TryGetValue(jobId, out var job) ? [.. _units.Values.Where(u => u.Job == job).Select(u => u.Id.Index)] : [];
 
     /// <summary>Withdraws every unit of a job, and its undelivered verified units.</summary>
     public void Cancel(string jobId, ShardChanges changes)

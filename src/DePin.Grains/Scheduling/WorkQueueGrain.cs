@@ -98,6 +98,8 @@ public sealed class WorkQueueGrain(
         await SaveAsync(changes);
     }
 
+    Task<IReadOnlyList<int>> IWorkQueueGrain.HeldUnitsAsync(string jobId) => Task.FromResult(_book.HeldUnits(jobId));
+
     Task<int> IWorkQueueGrain.ExpireLeasesAsync() => ExpireAsync();
 
     Task<QueueStats> IWorkQueueGrain.GetStatsAsync() =>

@@ -7,6 +7,7 @@ using DePin.Grains.Jobs;
 using DePin.Grains.Nodes;
 using DePin.Silo.Api.Auth;
 using DePin.Silo.Api.Contracts;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using static DePin.Silo.Api.ApiProblems;
 
@@ -34,12 +35,12 @@ public static class JobsEndpoints
             .Accepts<SubmitJobRequest>("application/json").Produces<QuoteView>().ProducesProblem(400);
         jobs.MapGet("/", ListJobsAsync).WithName("listJobs").WithSummary("List your jobs (admins: all jobs), newest first")
             .Produces<IReadOnlyList<JobSummary>>().ProducesProblem(400);
-        jobs.MapGet("/{jobId}", GetJobAsync).WithName("getJob").WithSummary("Job status and progress").Produces<JobView>().ProducesProblem(404);
+        jobs.MapGet("/{jobId}", GetJobAsync).WithName("getJob").WithSummary("Job status and progress").Produces<JobView>().ProducesProblem(404).ProducesProblem(410);
         jobs.MapGet("/{jobId}/result", GetResultAsync).WithName("getJobResult").WithSummary("The assembled result (content type depends on the kernel)")
-            .Produces<byte[]>(contentType: "application/octet-stream").ProducesProblem(404).ProducesProblem(409);
-        jobs.MapPost("/{jobId}/cancel", CancelAsync).WithName("cancelJob").WithSummary("Cancel a job").Produces<JobView>().ProducesProblem(404).ProducesProblem(409);
+            .Produces<byte[]>(contentType: "application/octet-stream").ProducesProblem(404).ProducesProblem(409).ProducesProblem(410);
+        jobs.MapPost("/{jobId}/cancel", CancelAsync).WithName("cancelJob").WithSummary("Cancel a job").Produces<JobView>().ProducesProblem(404).ProducesProblem(409).ProducesProblem(410);
         jobs.MapDelete("/{jobId}", CancelAsync).WithName("deleteJob").WithSummary("Cancel a job (same as POST /jobs/{jobId}/cancel)")
-            .Produces<JobView>().ProducesProblem(404).ProducesProblem(409);
+            .Produces<JobView>().ProducesProblem(404).ProducesProblem(409).ProducesProblem(410);
         return jobs;
     }
 
@@ -100,26 +101,42 @@ public static class JobsEndpoints
             : await grains.GetGrain<IClientGrain>(user.ApiKeyId()!).ListJobsAsync(filter, offset ?? 0, limit ?? 100));
     }
 
-    private static async Task<IResult> GetJobAsync(string jobId, ClaimsPrincipal user, IGrainFactory grains) =>
-        await grains.GetGrain<IJobGrain>(jobId).GetAsync() is { } job && MayAccess(user, job) ? TypedResults.Ok(job) : JobNotFound(jobId);
+    private static async Task<IResult> GetJobAsync(string jobId, ClaimsPrincipal user, IGrainFactory grains, IOptions<SchedulerOptions> options, TimeProvider clock) =>
+        await grains.GetGrain<IJobGrain>(jobId).GetAsync() is { } job
+            ? MayAccess(user, job) ? TypedResults.Ok(job) : JobNotFound(jobId)
+            : Missing(jobId, options.Value, clock);
 
-    private static async Task<IResult> GetResultAsync(string jobId, IGrainFactory grains, HttpContext http)
+    private static async Task<IResult> GetResultAsync(string jobId, IGrainFactory grains, HttpContext http, IOptions<SchedulerOptions> options, TimeProvider clock)
     {
         var grain = grains.GetGrain<IJobGrain>(jobId);
-        if (await grain.GetAsync() is not { } job || !MayAccess(http.User, job)) return JobNotFound(jobId);
+        if (await grain.GetAsync() is not { } job) return Missing(jobId, options.Value, clock);
+        if (!MayAccess(http.User, job)) return JobNotFound(jobId);
         if (job.Status != JobStatus.Completed || await grain.GetResultAsync() is not { } result)
             return Problem(409, "No result", $"Job '{jobId}' is {job.Status}; a result exists only once it is Completed.");
         http.Response.Headers["X-Result-Digest"] = result.Digest;
         return TypedResults.Bytes(result.Data, result.ContentType, job.Kernel == "mandelbrot" ? $"{jobId}.png" : null);
     }
 
-    private static async Task<IResult> CancelAsync(string jobId, ClaimsPrincipal user, IGrainFactory grains)
+    private static async Task<IResult> CancelAsync(string jobId, ClaimsPrincipal user, IGrainFactory grains, IOptions<SchedulerOptions> options, TimeProvider clock)
     {
         var grain = grains.GetGrain<IJobGrain>(jobId);
-        if (await grain.GetAsync() is not { } job || !MayAccess(user, job)) return JobNotFound(jobId);
+        if (await grain.GetAsync() is not { } job) return Missing(jobId, options.Value, clock);
+        if (!MayAccess(user, job)) return JobNotFound(jobId);
         if (job.Status.IsTerminal()) return Problem(409, "Job finished", $"Job '{jobId}' is already {job.Status}.");
         return TypedResults.Ok(await grain.CancelAsync());
     }
+
+    /// <summary>
+    /// No such job: 410 when its id says it was created longer ago than the retention (it ran, finished and was deleted),
+    /// else 404. Says nothing about who owned it.
+    /// </summary>
+    private static ProblemHttpResult Missing(string jobId, SchedulerOptions options, TimeProvider clock) =>
+        JobIds.IsPastRetention(jobId, options.JobRetention, clock.GetUtcNow())
+            ? Problem(410, "Job expired", $"Job '{jobId}' finished more than {FormatRetention(options.JobRetention)} ago; finished jobs and their results are kept for {FormatRetention(options.JobRetention)} (Scheduler:JobRetention), then deleted.")
+            : JobNotFound(jobId);
+
+    private static string FormatRetention(TimeSpan retention) =>
+        retention.TotalDays >= 1 && retention.TotalDays == Math.Floor(retention.TotalDays) ? $"{retention.TotalDays:0} days" : retention.ToString("c", CultureInfo.InvariantCulture);
 
     /// <summary>Owners and admins; to anyone else the job does not exist (404, not 403: job ids are not confirmed to strangers).</summary>
     private static bool MayAccess(ClaimsPrincipal user, JobView job) => user.IsAdmin() || (job.Owner is not null && job.Owner == user.ApiKeyId());

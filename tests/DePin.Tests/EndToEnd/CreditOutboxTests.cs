@@ -40,7 +40,7 @@ public sealed class CreditOutboxTests(ITestOutputHelper output)
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
             submitted.Add(await response.ReadAsync<JobView>());
         }
-        faults.FailShare(0.2, "job", "account");
+        faults.FailShare(0.2, "job", "account", "outputs");
 
         // Watch every account while the jobs run: a cumulative amount must never go down.
         using var stop = new CancellationTokenSource();

@@ -1,4 +1,5 @@
 using DePin.Grains;
+using DePin.Grains.Jobs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Storage;
@@ -55,7 +56,28 @@ public sealed class FaultyGrainStorage(int seed) : IGrainStorage, ILifecyclePart
                 faults._inner = (IGrainStorage)create(sp, key);
                 return faults;
             });
+            // The jobs' output store fails under the state name "outputs", before or after the batch is stored.
+            var outputs = services.Last(d => d.ServiceType == typeof(IJobOutputStore) && !d.IsKeyedService);
+            services.AddSingleton<IJobOutputStore>(sp => new FaultyOutputStore(faults,
+                (IJobOutputStore)(outputs.ImplementationInstance ?? outputs.ImplementationFactory?.Invoke(sp)
+                    ?? ActivatorUtilities.CreateInstance(sp, outputs.ImplementationType!))));
         }));
+
+    private sealed class FaultyOutputStore(FaultyGrainStorage faults, IJobOutputStore inner) : IJobOutputStore
+    {
+        public Task<StoredOutput?[]> LoadAsync(string jobId, int unitCount) => inner.LoadAsync(jobId, unitCount);
+
+        public async Task<IReadOnlyList<StoredOutput>> SaveAsync(string jobId, IReadOnlyList<StoredOutput> outputs)
+        {
+            var fault = faults.Decide("outputs");
+            if (fault == Fault.Before) throw new StorageFaultException($"injected failure before storing outputs of {jobId}");
+            var stored = await inner.SaveAsync(jobId, outputs);
+            if (fault == Fault.After) throw new StorageFaultException($"injected failure after storing outputs of {jobId}");
+            return stored;
+        }
+
+        public Task DeleteAsync(string jobId) => inner.DeleteAsync(jobId);
+    }
 
     /// <summary>What storage holds for a grain right now (not what its activation holds in memory).</summary>
     public async Task<T> ReadStoredAsync<T>(string stateName, GrainId grainId) where T : new()
