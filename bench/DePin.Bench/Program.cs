@@ -13,6 +13,14 @@ using Microsoft.Extensions.Hosting;
 // Pipeline benchmark: many small units through the full pipeline (job → shards → worker lease → kernel → report →
 // verify → job outputs → credits) on one in-process silo with embedded defaults, plus an in-process baseline of empty
 // grain calls so the figure can be read as a ratio on any machine.
+// --small-jobs 1000,10000,100000: many one-unit jobs through the HTTP API instead (SmallJobsBench.cs).
+if (Array.IndexOf(args, "--small-jobs") is var small and >= 0)
+{
+    var phases = small + 1 < args.Length ? args[small + 1].Split(',').Select(int.Parse).ToArray() : [1_000, 10_000, 100_000];
+    await SmallJobsBench.RunAsync(phases, ArgValue("--clients", 16));
+    return;
+}
+
 var units = ArgValue("--units", 200_000);
 var jobs = ArgValue("--jobs", 4);
 var batch = ArgValue("--batch", 256);

@@ -2,21 +2,29 @@ using DePin.Abstractions.Clients;
 using DePin.Abstractions.Jobs;
 using DePin.Compute.Catalog;
 using DePin.Grains.Jobs;
+using DePin.Grains.Storage;
 using Microsoft.Extensions.Options;
 
 namespace DePin.Grains.Clients;
 
 /// <summary>
-/// The jobs of one API key. Not reentrant: a key's submissions are serialised, so its quota check and the job it
-/// admits cannot race. Job grains are never asked to report back: when the key looks at its limit, the grain
-/// refreshes the status of the jobs it believes unfinished (at most the limit) before refusing.
+/// The jobs of one API key. Reentrant, so one key's concurrent submissions do not wait for each other's job to be
+/// planned and queued: each admitted submission holds a reservation (a running job and its units, counted against the
+/// quotas) from its check until its job answers, and concurrent writes share one storage write (group commit). Job
+/// grains are never asked to report back: when the key looks at its limit, the grain refreshes the status of the jobs
+/// it believes unfinished (at most the limit) before refusing.
 /// </summary>
+/// <remarks>Turns interleave only at awaits; every read-modify of the state happens between two awaits.</remarks>
+[Orleans.Concurrency.Reentrant]
 public sealed class ClientGrain(
     [PersistentState("client", StorageNames.Store)] IPersistentState<ClientState> state,
     IOptions<ClientQuotaOptions> quota,
     IOptions<SchedulerOptions> scheduler,
     TimeProvider clock) : Grain, IClientGrain
 {
+    private GroupCommit? _writer;
+    private GroupCommit Writer => _writer ??= new GroupCommit(state, DeactivateOnIdle);
+
     /// <summary>How many of its most recent jobs a key can list.</summary>
     public const int RecentJobs = 1000;
 
@@ -26,10 +34,37 @@ public sealed class ClientGrain(
     /// <summary>How long an idempotency key is remembered.</summary>
     public static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
 
+    // Submissions admitted and not yet answered by their job: job id → units reserved against the quota.
+    private readonly Dictionary<string, long> _reserved = [];
+    // Idempotency keys of submissions in flight: a second request with the same key meets the first one's outcome.
+    private readonly Dictionary<string, Task<ClientSubmitOutcome>> _inFlight = new(StringComparer.Ordinal);
+
     private ClientQuotaOptions Quota => quota.Value;
     private ClientState State => state.State;
 
     async Task<ClientSubmitOutcome> IClientGrain.SubmitAsync(ClientSubmission submission)
+    {
+        if (submission.IdempotencyKey is not { } key) return await SubmitAsync(submission);
+        if (_inFlight.TryGetValue(key, out var running))
+        {
+            var first = await running;
+            if (first.Status is not ClientSubmitStatus.Accepted) return first;
+            // The same key twice at once: the second one is the first one's replay (or a conflict, if its body differs).
+            return await SubmitAsync(submission);
+        }
+        var task = SubmitAsync(submission);
+        _inFlight[key] = task;
+        try
+        {
+            return await task;
+        }
+        finally
+        {
+            _inFlight.Remove(key);
+        }
+    }
+
+    private async Task<ClientSubmitOutcome> SubmitAsync(ClientSubmission submission)
     {
         var now = clock.GetUtcNow();
         ForgetExpiredIdempotencyKeys(now);
@@ -43,10 +78,18 @@ public sealed class ClientGrain(
         }
 
         var request = submission.Request with { Owner = this.GetPrimaryKeyString() };
-        if (await CheckQuotaAsync(request) is { } refusal) return refusal;
+        var jobId = JobIds.New(clock.GetUtcNow());
+        if (await AdmitAsync(request, jobId) is { } refusal) return refusal;
 
-        var jobId = DePin.Grains.Jobs.JobIds.New(clock.GetUtcNow());
-        var outcome = await GrainFactory.GetGrain<IJobGrain>(jobId).SubmitAsync(request);
+        SubmitOutcome outcome;
+        try
+        {
+            outcome = await GrainFactory.GetGrain<IJobGrain>(jobId).SubmitAsync(request);
+        }
+        finally
+        {
+            _reserved.Remove(jobId);
+        }
         if (!outcome.Accepted || outcome.Job is not { } view) return new(ClientSubmitStatus.Refused, null, outcome.Error, null);
 
         State.Active[jobId] = view.UnitCount;
@@ -58,7 +101,7 @@ public sealed class ClientGrain(
             if (State.Idempotency.Count > IdempotencyKeys)
                 State.Idempotency.Remove(State.Idempotency.MinBy(e => e.Value.At).Key);
         }
-        await state.WriteStateAsync();
+        await Writer.WriteAsync();
         return new(ClientSubmitStatus.Accepted, view, null, null);
     }
 
@@ -71,8 +114,12 @@ public sealed class ClientGrain(
             .Take(Math.Clamp(limit, 0, RecentJobs))];
     }
 
-    /// <summary>Null when the job fits the key's quotas; else the refusal. Writes nothing either way.</summary>
-    private async Task<ClientSubmitOutcome?> CheckQuotaAsync(JobRequest request)
+    /// <summary>
+    /// Null when the job fits the key's quotas, and then it holds a reservation under <paramref name="jobId"/> (taken in
+    /// the same turn as the check, so concurrent submissions cannot both fit into the last slot); else the refusal.
+    /// Writes nothing either way.
+    /// </summary>
+    private async Task<ClientSubmitOutcome?> AdmitAsync(JobRequest request, string jobId)
     {
         // Planning a job only to count its units costs as much as the job grain's own planning, so it happens only
         // when even the largest job the catalog allows might not fit.
@@ -87,19 +134,27 @@ public sealed class ClientGrain(
                     $"the job has {units} units, more than the {Quota.MaxQueuedUnits} queued units one API key may have (Api:Quota:MaxQueuedUnits); split it", null);
         }
 
-        if (Fits(units)) return null;
-        await RefreshActiveAsync();
-        if (Fits(units)) return null;
-        var detail = State.Active.Count >= Quota.MaxRunningJobs
-            ? $"this API key has {State.Active.Count} unfinished jobs, the most it may have (Api:Quota:MaxRunningJobs = {Quota.MaxRunningJobs}); wait for some to finish or cancel them"
-            : $"this API key has {QueuedUnits} units queued and the job adds {units}, over the quota of {Quota.MaxQueuedUnits} (Api:Quota:MaxQueuedUnits); wait for some to finish or cancel them";
-        return new(ClientSubmitStatus.QuotaExceeded, null, detail, Quota.RetryAfter);
+        if (!Fits(units))
+        {
+            await RefreshActiveAsync();
+            if (!Fits(units))
+            {
+                var detail = RunningJobs >= Quota.MaxRunningJobs
+                    ? $"this API key has {RunningJobs} unfinished jobs, the most it may have (Api:Quota:MaxRunningJobs = {Quota.MaxRunningJobs}); wait for some to finish or cancel them"
+                    : $"this API key has {QueuedUnits} units queued and the job adds {units}, over the quota of {Quota.MaxQueuedUnits} (Api:Quota:MaxQueuedUnits); wait for some to finish or cancel them";
+                return new(ClientSubmitStatus.QuotaExceeded, null, detail, Quota.RetryAfter);
+            }
+        }
+        _reserved[jobId] = units ?? KernelLimits.Default.MaxUnits;
+        return null;
     }
 
-    private long QueuedUnits => State.Active.Values.Sum(v => (long)v);
+    private int RunningJobs => State.Active.Count + _reserved.Count;
+
+    private long QueuedUnits => State.Active.Values.Sum(v => (long)v) + _reserved.Values.Sum();
 
     private bool Fits(int? units) =>
-        State.Active.Count < Quota.MaxRunningJobs && QueuedUnits + (units ?? KernelLimits.Default.MaxUnits) <= Quota.MaxQueuedUnits;
+        RunningJobs < Quota.MaxRunningJobs && QueuedUnits + (units ?? KernelLimits.Default.MaxUnits) <= Quota.MaxQueuedUnits;
 
     /// <summary>Asks every job believed unfinished for its status: finished ones leave the quota, the list gets fresh statuses.</summary>
     private async Task RefreshActiveAsync()

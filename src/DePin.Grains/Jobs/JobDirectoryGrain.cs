@@ -4,31 +4,33 @@ using Microsoft.Extensions.Options;
 
 namespace DePin.Grains.Jobs;
 
-/// <summary>Persistent state of the <see cref="JobDirectoryGrain"/>.</summary>
-[GenerateSerializer, Alias("depin.JobDirectoryState")]
-public sealed class JobDirectoryState
-{
-    [Id(0)] public Dictionary<string, JobSummary> Jobs { get; set; } = [];
-}
-
 /// <summary>
-/// One shard of the job list. Written on job state transitions only (a handful per job), never per unit. Its sweep (a
-/// reminder, so it survives the loss of any silo) revives unfinished jobs so that they reconcile, and deletes finished
-/// jobs whose retention is over: the list holds the jobs of the retention window, not of the network's whole life.
+/// One shard of the job list (rows in <see cref="IJobIndexStore"/>, one write per row). Written on job state
+/// transitions only (a handful per job), never per unit. Its sweep (a reminder, so it survives the loss of any silo)
+/// revives unfinished jobs so that they reconcile, and deletes finished jobs whose retention is over: the list holds the
+/// jobs of the retention window, not of the network's whole life.
 /// </summary>
 public sealed class JobDirectoryGrain(
-    [PersistentState("jobs", StorageNames.Store)] IPersistentState<JobDirectoryState> state,
+    IJobIndexStore store,
     IOptions<SchedulerOptions> options,
     TimeProvider clock,
     ILogger<JobDirectoryGrain> logger) : Grain, IJobDirectoryGrain, IRemindable
 {
     private const string Sweep = "sweep";
+    private readonly Dictionary<string, JobSummary> _jobs = new(StringComparer.Ordinal);
     private bool _sweepRegistered;
+    private int Shard => (int)this.GetPrimaryKeyLong();
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        foreach (var row in await store.LoadAsync(Shard)) _jobs[row.JobId] = row;
+    }
 
     async Task IJobDirectoryGrain.UpsertAsync(JobSummary summary)
     {
-        state.State.Jobs[summary.JobId] = summary;
-        await state.WriteStateAsync();
+        await store.UpsertAsync(Shard, summary);
+        _jobs[summary.JobId] = summary;
         if (!_sweepRegistered)
         {
             await this.RegisterOrUpdateReminder(Sweep, options.Value.JobSweepInterval, options.Value.JobSweepInterval);
@@ -37,7 +39,7 @@ public sealed class JobDirectoryGrain(
     }
 
     Task<IReadOnlyList<JobSummary>> IJobDirectoryGrain.ListAsync(JobStatus? status, int offset, int limit) =>
-        Task.FromResult<IReadOnlyList<JobSummary>>([.. state.State.Jobs.Values
+        Task.FromResult<IReadOnlyList<JobSummary>>([.. _jobs.Values
             .Where(j => status is null || j.Status == status)
             .OrderByDescending(j => j.SubmittedAt)
             .ThenBy(j => j.JobId, StringComparer.Ordinal)
@@ -57,7 +59,7 @@ public sealed class JobDirectoryGrain(
         var retention = options.Value.JobRetention;
         var now = clock.GetUtcNow();
         var gone = new List<string>();
-        foreach (var chunk in state.State.Jobs.Values.ToList().Chunk(64))
+        foreach (var chunk in _jobs.Values.ToList().Chunk(64))
         {
             await Task.WhenAll(chunk.Select(async summary =>
             {
@@ -80,8 +82,8 @@ public sealed class JobDirectoryGrain(
             }));
         }
         if (gone.Count == 0) return;
-        foreach (var jobId in gone) state.State.Jobs.Remove(jobId);
-        await state.WriteStateAsync();
+        await store.RemoveAsync(Shard, gone);
+        foreach (var jobId in gone) _jobs.Remove(jobId);
     }
 }
 

@@ -63,7 +63,11 @@ public sealed class JobGrain(
                 _stored++;
                 _owed.Add(i); // not known to be acknowledged: resent (accounts skip what they already have)
             }
-            state.State.View = view with { UnitsCompleted = _stored };
+            state.State.View = view with
+            {
+                UnitsCompleted = _stored,
+                Status = _stored > 0 && view.Status == JobStatus.Submitted ? JobStatus.Running : view.Status,
+            };
             StartReconcileTimer();
             // Finish what a previous activation may have left half done: queueing units.
             if (!state.State.Enqueued) await EnqueueAsync();
@@ -106,10 +110,23 @@ public sealed class JobGrain(
             UnitInputs = [.. plan.UnitInputs],
         };
         _outputs = new StoredOutput?[plan.UnitCount];
+        // Queued first, then stored once (without the inputs, which the shards now own). A crash in between leaves
+        // units of a job that does not exist: their results are dropped (AcceptUnits finds no job) and the client,
+        // which got no answer, submits again.
+        try
+        {
+            await EnqueueAsync(state.State.UnitInputs.Select((input, i) => new UnitInput(i, input)).ToList(), reconciled: false);
+        }
+        catch
+        {
+            DeactivateOnIdle(); // nothing stored: the next call meets no job
+            throw;
+        }
+        state.State.Enqueued = true;
+        state.State.UnitInputs = null;
         await WriteAsync();
         await PublishSummaryAsync();
         StartReconcileTimer();
-        await EnqueueAsync();
         return new SubmitOutcome(true, null, View);
     }
 
@@ -129,8 +146,8 @@ public sealed class JobGrain(
     async Task IJobGrain.MarkStartedAsync()
     {
         if (View is not { Status: JobStatus.Submitted } view) return;
+        // Not stored on its own: the write that ends the job stores it (a job reactivated with outputs is Running).
         state.State.View = view with { Status = JobStatus.Running, StartedAt = clock.GetUtcNow() };
-        await WriteAsync();
         await PublishSummaryAsync();
     }
 
@@ -407,8 +424,8 @@ public sealed class JobGrain(
             {
                 var released = await Task.WhenAll(s.Accounts.Select(async a =>
                     await TryAsync(() => GrainFactory.GetGrain<IRewardAccountGrain>(a).ReleaseJobAsync(View!.JobId), a) ? a : null));
+                // Cleared in memory only: a later activation releases them again, which is harmless (one write saved per job).
                 s.Accounts.RemoveAll(a => released.Contains(a));
-                if (s.Accounts.Count == 0) await WriteAsync();
             }
         }
         else if (_owed.Count > 0)

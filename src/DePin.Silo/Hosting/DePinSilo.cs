@@ -60,6 +60,7 @@ public static class DePinSilo
                 orleans.UseInMemoryReminderService();
                 orleans.Services.AddSingleton<IWorkUnitStore, MemoryWorkUnitStore>();
                 orleans.Services.AddSingleton<IJobOutputStore, MemoryJobOutputStore>();
+                orleans.Services.AddSingleton<IJobIndexStore, MemoryJobIndexStore>();
             }
             // Ledger and settlement grains go to silos that can settle (SettlerSiloPlacementFilter).
             var settlementOptions = builder.Configuration.GetSection(SettlementHostOptions.Section).Get<SettlementHostOptions>() ?? new SettlementHostOptions();

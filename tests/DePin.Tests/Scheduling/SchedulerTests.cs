@@ -86,10 +86,13 @@ public sealed class SchedulerTests(SchedulerTests.Silo fixture) : IClassFixture<
         Assert.Equal(3, account.UnitsCredited);
         Assert.Equal(done.PriceMicroCredits, account.CumulativeMicroCredits);
 
-        // A redelivered credit (e.g. a retry after a crash) is deduplicated by unit id.
-        var credit = new UnitCredit(job, 0, a.NodeId, done.PricePerUnitMicroCredits);
-        Assert.Equal(0, await Grains.GetGrain<IRewardAccountGrain>(a.Operator).CreditAsync([credit, credit]));
-        Assert.Equal(done.PriceMicroCredits, (await AccountAsync(a.Operator)).CumulativeMicroCredits);
+        // A redelivered credit (e.g. a retry after a crash) is deduplicated by job and unit while the job may still
+        // resend it; once a job has stored that every credit was acknowledged it releases the account and never resends.
+        var credit = new UnitCredit("job-still-paying", 0, a.NodeId, done.PricePerUnitMicroCredits);
+        var operatorAccount = Grains.GetGrain<IRewardAccountGrain>(a.Operator);
+        Assert.Equal(done.PricePerUnitMicroCredits, await operatorAccount.CreditAsync([credit, credit]));
+        Assert.Equal(0, await operatorAccount.CreditAsync([credit]));
+        Assert.Equal(done.PriceMicroCredits + done.PricePerUnitMicroCredits, (await AccountAsync(a.Operator)).CumulativeMicroCredits);
     }
 
     [Fact]
