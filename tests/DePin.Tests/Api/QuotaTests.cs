@@ -78,6 +78,34 @@ public sealed class QuotaTests(QuotaTests.Silo fixture) : IClassFixture<QuotaTes
         Assert.Equal(HttpStatusCode.Created, (await silo.AdminHttp.PostAsJsonAsync("/keys", new { role = "client" })).StatusCode);
     }
 
+    [Fact]
+    public async Task Concurrent_submissions_of_one_key_never_exceed_its_quota()
+    {
+        // The key's grain is reentrant (submissions of one key do not wait for each other's jobs); the quota holds anyway.
+        using var http = await NewClientAsync();
+        var answers = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => http.PostJobAsync(Job(1))));
+        Assert.Equal(3, answers.Count(a => a.StatusCode == HttpStatusCode.Accepted));
+        Assert.Equal(9, answers.Count(a => a.StatusCode == HttpStatusCode.TooManyRequests));
+        Assert.Equal(3, (await http.GetAsync<JobSummary[]>("/jobs")).Length);
+    }
+
+    [Fact]
+    public async Task Concurrent_submissions_with_one_idempotency_key_make_one_job()
+    {
+        using var http = await NewClientAsync();
+        var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/jobs") { Content = JsonContent.Create(Job(1)) };
+            request.Headers.TryAddWithoutValidation("Idempotency-Key", "same-key-at-once");
+            return http.SendAsync(request);
+        }));
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.Accepted, a.StatusCode));
+        var ids = await Task.WhenAll(answers.Select(async a => (await a.ReadAsync<JobView>()).JobId));
+        Assert.Single(ids.Distinct());
+        Assert.Equal(5, answers.Count(a => a.Headers.Contains("Idempotent-Replayed")));
+        Assert.Single(await http.GetAsync<JobSummary[]>("/jobs"));
+    }
+
     private async Task<HttpClient> NewClientAsync()
     {
         var response = await Host.AdminHttp.PostAsJsonAsync("/keys", new { role = "client" });
