@@ -23,6 +23,7 @@ public sealed class ClientGrain(
     TimeProvider clock) : Grain, IClientGrain
 {
     private GroupCommit? _writer;
+    private int _refreshAt = 64;
     private GroupCommit Writer => _writer ??= new GroupCommit(state, DeactivateOnIdle);
 
     /// <summary>How many of its most recent jobs a key can list.</summary>
@@ -124,6 +125,13 @@ public sealed class ClientGrain(
         // Planning a job only to count its units costs as much as the job grain's own planning, so it happens only
         // when even the largest job the catalog allows might not fit.
         int? units = null;
+        // Jobs believed unfinished are looked at again whenever their number doubles, so the list (stored with every
+        // submission) stays near the number really unfinished even under a generous quota: amortised O(1) per job.
+        if (State.Active.Count >= _refreshAt)
+        {
+            await RefreshActiveAsync();
+            _refreshAt = Math.Max(64, 2 * State.Active.Count);
+        }
         if (QueuedUnits + KernelLimits.Default.MaxUnits > Quota.MaxQueuedUnits)
         {
             if (JobQuote.TryCreate(request, scheduler.Value, out var error) is not { } quote)

@@ -26,6 +26,9 @@ namespace DePin.Grains.Jobs;
 /// A timer (and a reminder, should the job go away) drives the outbox until empty; a reconciler queues again units that
 /// are nowhere. A failed write drops the activation, so memory never holds what storage does not.
 /// </remarks>
+// Finished jobs are read a few times (status, result) and then rarely: idle ones leave memory after two minutes,
+// not Orleans' default fifteen, so a silo running many small jobs holds the recent ones, not all of them.
+[CollectionAgeLimit(Minutes = 2)]
 public sealed class JobGrain(
     [PersistentState("job", StorageNames.Store)] IPersistentState<JobState> state,
     IJobOutputStore outputStore,
