@@ -65,6 +65,32 @@ public sealed class LocalCluster : IAsyncDisposable
         return silo;
     }
 
+    /// <summary>Starts a killed silo again on its own ports (<see cref="SiloProcess.RestartAsync"/>) and waits until it is healthy.</summary>
+    public async Task<SiloProcess> RestartAsync(SiloProcess dead)
+    {
+        var silo = await dead.RestartAsync();
+        lock (_silos) _silos.Add(silo);
+        return silo;
+    }
+
+    /// <summary>The live silos.</summary>
+    public IReadOnlyList<SiloProcess> Live
+    {
+        get
+        {
+            lock (_silos) return _silos.Where(s => !s.HasExited).ToList();
+        }
+    }
+
+    /// <summary>Every operator address of a gpu silo (a restarted silo keeps its address).</summary>
+    public IReadOnlyList<string> OperatorAddresses
+    {
+        get
+        {
+            lock (_silos) return _silos.Where(s => s.Roles.Contains("gpu")).Select(s => s.OperatorAddress).Distinct().ToList();
+        }
+    }
+
     /// <summary>The API silo used by the test (the first one with the api role).</summary>
     public SiloProcess Api => _silos.First(s => s.Roles.Contains("api") && !s.HasExited);
 
@@ -117,7 +143,7 @@ public sealed class LocalCluster : IAsyncDisposable
         Assert.Equal(units, job.GetProperty("unitsCompleted").GetInt32());
 
         // Credits are delivered right after the outputs (outbox); wait for them all, and never more than once.
-        var addresses = _silos.Where(s => s.Roles.Contains("gpu")).Select(s => s.OperatorAddress).ToArray();
+        var addresses = OperatorAddresses;
         (long Credits, long Units) totals = default;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
@@ -138,7 +164,7 @@ public sealed class LocalCluster : IAsyncDisposable
             if (DateTime.UtcNow > deadline) break;
             await Task.Delay(100);
         }
-        _output.WriteLine($"job {jobId}: {totals.Units} units credited, {totals.Credits} micro-credits over {addresses.Length} operators (price {price})");
+        _output.WriteLine($"job {jobId}: {totals.Units} units credited, {totals.Credits} micro-credits over {addresses.Count} operators (price {price})");
         Assert.Equal(units, totals.Units);
         Assert.Equal(price, totals.Credits);
     }

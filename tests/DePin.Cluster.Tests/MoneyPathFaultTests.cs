@@ -1,0 +1,273 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using DePin.Abstractions.Jobs;
+using DePin.Abstractions.Rewards;
+using DePin.Abstractions.Scheduling;
+using DePin.Cluster.Tests.Infrastructure;
+
+namespace DePin.Cluster.Tests;
+
+/// <summary>
+/// The money path under everything at once: three silo processes over Redis with storage faults injected into every
+/// silo (<c>Silo:FaultInjection</c>: failed writes, writes that fail after landing, timeouts), six montecarlo-pi jobs,
+/// and while units are in flight a kill -9 of the silo holding most queue shards, a Redis crash, a kill -9 of the
+/// silo holding the ledger and one of the silo holding a running job (each killed silo restarted on its own ports).
+/// Every job must end with the digest of an undisturbed run, the credits over all accounts must equal the job prices
+/// exactly, no account's cumulative amount may ever go down, and the epochs closed during the run must add up.
+/// </summary>
+public sealed class MoneyPathFaultTests(ITestOutputHelper output)
+{
+    private const int Jobs = 6;
+    private const int UnitsPerJob = 3_400;
+    private const int TotalUnits = Jobs * UnitsPerJob;
+    private const long SamplesPerUnit = 30_000;
+    private const int QueueShards = 8; // SchedulerOptions.QueueShards default
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(120);
+
+    private static Dictionary<string, string> Faults(int seed) => new()
+    {
+        ["Silo:FaultInjection:WriteFailureRate"] = "0.03",
+        ["Silo:FaultInjection:TimeoutRate"] = "0.01",
+        ["Silo:FaultInjection:TimeoutDelay"] = "00:00:00.500",
+        ["Silo:FaultInjection:Seed"] = seed.ToString(CultureInfo.InvariantCulture),
+    };
+
+    [Fact]
+    [Trait("Category", "MoneyPath")]
+    public async Task Storage_faults_silo_kills_and_a_Redis_crash_mid_run_keep_results_and_pay_each_unit_once()
+    {
+        var started = Stopwatch.StartNew();
+        var expected = Task.Run(() => Enumerable.Range(0, Jobs).Select(j => LocalCluster.ExpectedMonteCarloDigest(UnitsPerJob, SamplesPerUnit, 200 + j)).ToArray());
+
+        await using var cluster = await LocalCluster.StartRedisOnlyAsync(output);
+        await cluster.AddSiloAsync("s0", "api,gpu", Faults(1));
+        await Task.WhenAll(cluster.AddSiloAsync("s1", "api,gpu", Faults(2)), cluster.AddSiloAsync("s2", "gpu", Faults(3)));
+        await using var admin = await ClusterAdmin.ConnectAsync(cluster);
+        output.WriteLine($"cluster up after {started.Elapsed.TotalSeconds:F1} s");
+
+        var jobs = new List<(string Id, long Price)>();
+        for (var j = 0; j < Jobs; j++) jobs.Add(await cluster.SubmitMonteCarloAsync(UnitsPerJob, SamplesPerUnit, 200 + j));
+        var totalPrice = jobs.Sum(j => j.Price);
+
+        using var stopWatching = new CancellationTokenSource();
+        var watch = WatchAccountsAsync(cluster, stopWatching.Token);
+        var epochsClosed = new List<long>();
+
+        try
+        {
+            // 1. kill -9 of the silo that holds most queue shards (found through the management grain).
+            await WaitProgressAsync(cluster, jobs, 0.10);
+            await KillAndRestartAsync(cluster, admin, jobs, "queue shards", await ShardHolderAsync(admin));
+            epochsClosed.AddRange(await CloseEpochAsync(cluster));
+
+            // 2. Redis SIGKILL and restart from its fsynced append-only file; the silos ride it out.
+            await WaitProgressAsync(cluster, jobs, 0.25);
+            await AssertInFlightAsync(cluster, admin, jobs, "Redis crash");
+            await cluster.Redis.CrashAndRestartAsync(TimeSpan.FromSeconds(1));
+            output.WriteLine($"[{started.Elapsed.TotalSeconds:F1} s] redis restarted");
+            Assert.All(cluster.Live, s => Assert.False(s.HasExited));
+
+            // 3. kill -9 of the silo that holds the ledger.
+            await WaitProgressAsync(cluster, jobs, 0.40);
+            epochsClosed.AddRange(await CloseEpochAsync(cluster)); // activates the ledger
+            var ledger = await admin.HostOfAsync(admin.Client.GetGrain<ILedgerGrain>(0), Generous)
+                ?? throw new InvalidOperationException("the ledger is not activated anywhere");
+            await KillAndRestartAsync(cluster, admin, jobs, "the ledger", ledger);
+            epochsClosed.AddRange(await CloseEpochAsync(cluster));
+
+            // 4. kill -9 of the silo that holds a job that is still running.
+            await WaitProgressAsync(cluster, jobs, 0.55);
+            var views = await JobViewsAsync(cluster, jobs);
+            var running = jobs.First(j => views[j.Id].GetProperty("status").GetString() != "Completed").Id;
+            var jobHost = await admin.HostOfAsync(admin.Client.GetGrain<IJobGrain>(running), Generous)
+                ?? throw new InvalidOperationException($"job {running} is not activated anywhere");
+            await KillAndRestartAsync(cluster, admin, jobs, $"job {running}", jobHost);
+
+            // --- every job completes with the undisturbed digest ---
+            var digests = await expected;
+            for (var j = 0; j < Jobs; j++)
+            {
+                var job = await cluster.WaitJobAsync(jobs[j].Id, v => v.GetProperty("status").GetString() == "Completed", $"job {j} completion", Generous);
+                Assert.Equal(digests[j], job.GetProperty("resultDigest").GetString());
+                Assert.Equal(UnitsPerJob, job.GetProperty("unitsCompleted").GetInt32());
+            }
+            output.WriteLine($"[{started.Elapsed.TotalSeconds:F1} s] all {Jobs} jobs completed with the expected digests");
+
+            // --- credits: exactly the prices, every unit once ---
+            var (credits, units) = await WaitCreditsAsync(cluster, totalPrice);
+            output.WriteLine($"[{started.Elapsed.TotalSeconds:F1} s] {units} units credited, {credits} micro-credits (prices {totalPrice})");
+            Assert.Equal(TotalUnits, units);
+            Assert.Equal(totalPrice, credits);
+            epochsClosed.AddRange(await CloseEpochAsync(cluster));
+        }
+        finally
+        {
+            await stopWatching.CancelAsync();
+        }
+
+        // --- no account's cumulative amount ever went down (polled throughout) ---
+        var (samples, decreases) = await watch;
+        output.WriteLine($"{samples} account samples taken during the run");
+        Assert.True(samples > 0, "the account watcher never read an account");
+        Assert.True(decreases.IsEmpty, "an account's cumulative credits went down: " + string.Join("; ", decreases));
+
+        // --- epochs: numbered without gaps, cumulative totals never down, the last one holds every credit ---
+        var epochs = (await cluster.Api.GetJsonAsync("/epochs?limit=1000"))!.Value.EnumerateArray().OrderBy(e => e.GetProperty("epoch").GetInt64()).ToList();
+        output.WriteLine("epochs: " + string.Join(", ", epochs.Select(e =>
+            $"{e.GetProperty("epoch").GetInt64()}: +{e.GetProperty("epochMicroCredits").GetInt64()} = {e.GetProperty("totalCumulativeMicroCredits").GetInt64()} ({e.GetProperty("state")})")));
+        Assert.NotEmpty(epochs);
+        Assert.Equal(Enumerable.Range(1, epochs.Count).Select(i => (long)i), epochs.Select(e => e.GetProperty("epoch").GetInt64()));
+        Assert.Subset(epochs.Select(e => e.GetProperty("epoch").GetInt64()).ToHashSet(), epochsClosed.ToHashSet());
+        long previous = 0;
+        foreach (var epoch in epochs)
+        {
+            var total = epoch.GetProperty("totalCumulativeMicroCredits").GetInt64();
+            Assert.Equal(total - previous, epoch.GetProperty("epochMicroCredits").GetInt64());
+            Assert.True(total > previous, $"epoch {epoch.GetProperty("epoch")} total {total} after {previous}");
+            previous = total;
+        }
+        Assert.Equal(totalPrice, previous);
+
+        var injected = cluster.Silos.Sum(s => s.Log.Split('\n').Count(l => l.Contains("Injected storage fault", StringComparison.Ordinal)));
+        output.WriteLine($"{injected} storage faults injected; whole test {started.Elapsed.TotalSeconds:F1} s");
+        Assert.True(injected > 0, "no storage fault was injected");
+    }
+
+    private async Task<SiloProcess> ShardHolderAsync(ClusterAdmin admin)
+    {
+        await admin.QueueStatsAsync(QueueShards, Generous); // every shard active
+        var hosts = new List<SiloProcess>();
+        for (var shard = 0; shard < QueueShards; shard++)
+        {
+            if (await admin.HostOfAsync(admin.Client.GetGrain<IWorkQueueGrain>(shard), Generous) is { } host) hosts.Add(host);
+        }
+        var holder = hosts.GroupBy(h => h.Pid).OrderByDescending(g => g.Count()).First();
+        output.WriteLine($"queue shards per silo: {string.Join(", ", hosts.GroupBy(h => h.Name).Select(g => $"{g.Key}={g.Count()}"))}");
+        return holder.First();
+    }
+
+    private async Task KillAndRestartAsync(LocalCluster cluster, ClusterAdmin admin, List<(string Id, long Price)> jobs, string what, SiloProcess victim)
+    {
+        await AssertInFlightAsync(cluster, admin, jobs, $"kill of {victim.Name} ({what})");
+        victim.Kill();
+        output.WriteLine($"killed silo {victim.Name} (pid {victim.Pid}), which held {what}");
+        var restarted = await cluster.RestartAsync(victim);
+        output.WriteLine($"restarted silo {restarted.Name} (pid {restarted.Pid})");
+    }
+
+    /// <summary>Work is in flight: some but not all units verified, and units leased right now.</summary>
+    private async Task AssertInFlightAsync(LocalCluster cluster, ClusterAdmin admin, List<(string Id, long Price)> jobs, string what)
+    {
+        QueueStats[] stats = [];
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (stats.Sum(s => s.Leased) == 0 && DateTime.UtcNow < deadline)
+            stats = await admin.QueueStatsAsync(QueueShards, Generous);
+        var done = (await JobViewsAsync(cluster, jobs)).Values.Sum(j => j.GetProperty("unitsCompleted").GetInt32());
+        output.WriteLine($"{what}: {done}/{TotalUnits} units verified, {stats.Sum(s => s.Leased)} leased, {stats.Sum(s => s.Ready)} ready");
+        Assert.InRange(done, 1, TotalUnits - 1);
+        Assert.True(stats.Sum(s => s.Leased) > 0, $"{what}: no unit was leased (nothing in flight)");
+    }
+
+    private static async Task<Dictionary<string, JsonElement>> JobViewsAsync(LocalCluster cluster, List<(string Id, long Price)> jobs)
+    {
+        var views = new Dictionary<string, JsonElement>();
+        foreach (var (id, _) in jobs)
+            views[id] = await cluster.WaitJobAsync(id, _ => true, $"job {id}", Generous);
+        return views;
+    }
+
+    private async Task WaitProgressAsync(LocalCluster cluster, List<(string Id, long Price)> jobs, double fraction)
+    {
+        var deadline = DateTime.UtcNow + Generous;
+        while (true)
+        {
+            var done = (await JobViewsAsync(cluster, jobs)).Values.Sum(j => j.GetProperty("unitsCompleted").GetInt32());
+            if (done >= TotalUnits * fraction) return;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{done}/{TotalUnits} units after {Generous}; wanted {fraction:P0}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Closes the open epoch (retried through injected faults); the epoch number, or none when nothing was new.</summary>
+    private async Task<long[]> CloseEpochAsync(LocalCluster cluster)
+    {
+        var deadline = DateTime.UtcNow + Generous;
+        while (true)
+        {
+            try
+            {
+                using var r = await cluster.Api.Http.PostAsync("/epochs/close", null);
+                if (r.StatusCode == System.Net.HttpStatusCode.NoContent) return [];
+                if (r.IsSuccessStatusCode)
+                {
+                    var epoch = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("epoch").GetInt64();
+                    output.WriteLine($"closed epoch {epoch}");
+                    return [epoch];
+                }
+                output.WriteLine($"closing an epoch: {(int)r.StatusCode} (retrying)");
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                output.WriteLine($"closing an epoch: {ex.Message} (retrying)");
+            }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("could not close an epoch");
+            await Task.Delay(250);
+        }
+    }
+
+    private static async Task<(long Credits, long Units)> WaitCreditsAsync(LocalCluster cluster, long totalPrice)
+    {
+        var deadline = DateTime.UtcNow + Generous;
+        while (true)
+        {
+            var accounts = await AccountsAsync(cluster);
+            long credits = accounts.Values.Sum(a => a.Credits), units = accounts.Values.Sum(a => a.Units);
+            Assert.True(units <= TotalUnits, $"{units} units credited for {TotalUnits}: a unit was paid twice");
+            Assert.True(credits <= totalPrice, $"{credits} micro-credits paid for jobs priced {totalPrice}: a unit was paid twice");
+            if (units == TotalUnits || DateTime.UtcNow > deadline) return (credits, units);
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task<Dictionary<string, (long Credits, long Units)>> AccountsAsync(LocalCluster cluster)
+    {
+        var result = new Dictionary<string, (long, long)>();
+        foreach (var address in cluster.OperatorAddresses)
+        {
+            var account = await cluster.Api.GetJsonAsync($"/accounts/{address}");
+            result[address] = account is { } a ? (a.GetProperty("cumulativeMicroCredits").GetInt64(), a.GetProperty("unitsCredited").GetInt64()) : (0, 0);
+        }
+        return result;
+    }
+
+    /// <summary>Polls every account until cancelled; returns how many reads succeeded and every decrease seen.</summary>
+    private static async Task<(int Samples, ConcurrentBag<string> Decreases)> WatchAccountsAsync(LocalCluster cluster, CancellationToken stop)
+    {
+        await Task.Yield();
+        var highest = new Dictionary<string, (long Credits, long Units)>();
+        var decreases = new ConcurrentBag<string>();
+        var samples = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                foreach (var (address, now) in await AccountsAsync(cluster))
+                {
+                    samples++;
+                    var before = highest.GetValueOrDefault(address);
+                    if (now.Credits < before.Credits || now.Units < before.Units)
+                        decreases.Add($"{address}: {before.Credits} µc/{before.Units} units, then {now.Credits} µc/{now.Units} units at {DateTime.UtcNow:HH:mm:ss.fff}");
+                    highest[address] = (Math.Max(now.Credits, before.Credits), Math.Max(now.Units, before.Units));
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException)
+            {
+                // a silo is down or failing over: read again
+            }
+            try { await Task.Delay(300, stop); } catch (OperationCanceledException) { }
+        }
+        return (samples, decreases);
+    }
+}
