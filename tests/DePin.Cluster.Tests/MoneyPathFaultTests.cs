@@ -22,7 +22,7 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
     private const int Jobs = 6;
     private const int UnitsPerJob = 3_400;
     private const int TotalUnits = Jobs * UnitsPerJob;
-    private const long SamplesPerUnit = 30_000;
+    private const long SamplesPerUnit = 10_000;
     private const int QueueShards = 8; // SchedulerOptions.QueueShards default
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(120);
 
@@ -54,6 +54,7 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
         using var stopWatching = new CancellationTokenSource();
         var watch = WatchAccountsAsync(cluster, stopWatching.Token);
         var epochsClosed = new List<long>();
+        List<string> orphans = [];
 
         try
         {
@@ -95,12 +96,31 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
             }
             output.WriteLine($"[{started.Elapsed.TotalSeconds:F1} s] all {Jobs} jobs completed with the expected digests");
 
+            // A submit answered 500 (fault injected) and retried may have left a job behind: it runs and is paid too.
+            var listed = (await cluster.Api.GetJsonAsync("/jobs?limit=1000"))!.Value.EnumerateArray().Select(j => j.GetProperty("jobId").GetString()!).ToList();
+            orphans = listed.Except(jobs.Select(j => j.Id)).ToList();
+            var all = jobs.ToList();
+            foreach (var orphan in orphans)
+            {
+                var job = await cluster.WaitJobAsync(orphan, v => v.GetProperty("status").GetString() == "Completed", $"orphan job {orphan} completion", Generous);
+                output.WriteLine($"orphan job {orphan}: {job}");
+                all.Add((orphan, job.GetProperty("priceMicroCredits").GetInt64()));
+            }
+            var allUnits = TotalUnits + orphans.Count * UnitsPerJob;
+            var allPrices = all.Sum(j => j.Price);
+
             // --- credits: exactly the prices, every unit once ---
-            var (credits, units) = await WaitCreditsAsync(cluster, totalPrice);
-            output.WriteLine($"[{started.Elapsed.TotalSeconds:F1} s] {units} units credited, {credits} micro-credits (prices {totalPrice})");
-            Assert.Equal(TotalUnits, units);
-            Assert.Equal(totalPrice, credits);
+            var (credits, units) = await WaitCreditsAsync(cluster, allPrices, allUnits);
+            output.WriteLine($"[{started.Elapsed.TotalSeconds:F1} s] {units} units credited, {credits} micro-credits (prices {allPrices})");
+            Assert.Equal(allUnits, units);
+            Assert.Equal(allPrices, credits);
+            totalPrice = allPrices;
             epochsClosed.AddRange(await CloseEpochAsync(cluster));
+        }
+        catch
+        {
+            cluster.DumpLogs();
+            throw;
         }
         finally
         {
@@ -133,6 +153,11 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
         var injected = cluster.Silos.Sum(s => s.Log.Split('\n').Count(l => l.Contains("Injected storage fault", StringComparison.Ordinal)));
         output.WriteLine($"{injected} storage faults injected; whole test {started.Elapsed.TotalSeconds:F1} s");
         Assert.True(injected > 0, "no storage fault was injected");
+
+        // KNOWN GRAIN BUG (ClientGrain.SubmitAsync / JobGrain.SubmitAsync): a submit that failed with a storage fault
+        // after the job grain had accepted it is not recorded under its Idempotency-Key, so the client's retry creates a
+        // second job; the first one runs and is paid, though its client was told the submit failed.
+        Assert.True(orphans.Count == 0, $"KNOWN GRAIN BUG: {orphans.Count} job(s) nobody was given an id for ran and were paid: {string.Join(", ", orphans)}");
     }
 
     private async Task<SiloProcess> ShardHolderAsync(ClusterAdmin admin)
@@ -217,16 +242,16 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<(long Credits, long Units)> WaitCreditsAsync(LocalCluster cluster, long totalPrice)
+    private static async Task<(long Credits, long Units)> WaitCreditsAsync(LocalCluster cluster, long totalPrice, int totalUnits)
     {
         var deadline = DateTime.UtcNow + Generous;
         while (true)
         {
             var accounts = await AccountsAsync(cluster);
             long credits = accounts.Values.Sum(a => a.Credits), units = accounts.Values.Sum(a => a.Units);
-            Assert.True(units <= TotalUnits, $"{units} units credited for {TotalUnits}: a unit was paid twice");
+            Assert.True(units <= totalUnits, $"{units} units credited for {totalUnits}: a unit was paid twice");
             Assert.True(credits <= totalPrice, $"{credits} micro-credits paid for jobs priced {totalPrice}: a unit was paid twice");
-            if (units == TotalUnits || DateTime.UtcNow > deadline) return (credits, units);
+            if (units == totalUnits || DateTime.UtcNow > deadline) return (credits, units);
             await Task.Delay(200);
         }
     }

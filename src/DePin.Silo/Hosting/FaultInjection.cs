@@ -125,5 +125,13 @@ public sealed class FaultInjection(FaultInjectionOptions options, ILogger<FaultI
     private enum Fault { None, Fail, TimeoutFailBefore, TimeoutFailAfter, TimeoutSucceed }
 }
 
-/// <summary>A storage failure injected on purpose (<c>Silo:FaultInjection</c>).</summary>
-public sealed class InjectedStorageFaultException(string message) : IOException(message);
+/// <summary>
+/// A storage failure injected on purpose (<c>Silo:FaultInjection</c>). Serializable by Orleans: a storage error reaches
+/// callers on other silos inside the grain call's response.
+/// </summary>
+[GenerateSerializer, Alias("depin.InjectedStorageFaultException")]
+public sealed class InjectedStorageFaultException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public InjectedStorageFaultException(string message) : base(message) { }
+}

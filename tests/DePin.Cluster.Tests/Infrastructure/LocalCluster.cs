@@ -94,15 +94,31 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>The API silo used by the test (the first one with the api role).</summary>
     public SiloProcess Api => _silos.First(s => s.Roles.Contains("api") && !s.HasExited);
 
-    /// <summary>Submits a deterministic montecarlo-pi job; returns its id and price.</summary>
+    /// <summary>
+    /// Submits a deterministic montecarlo-pi job; returns its id and price. A server error (a storage fault injected
+    /// while the job was being created) is retried under the same Idempotency-Key, so a retry never makes a second job.
+    /// </summary>
     public async Task<(string JobId, long Price)> SubmitMonteCarloAsync(int units, long samplesPerUnit, long seed)
     {
         var body = JsonSerializer.Serialize(new { kernel = "montecarlo-pi", parameters = new { units, samples = units * samplesPerUnit, seed } });
-        using var r = await Api.Http.PostAsync("/jobs", new StringContent(body, Encoding.UTF8, "application/json"));
-        var text = await r.Content.ReadAsStringAsync();
-        Assert.True(r.IsSuccessStatusCode, $"submit failed: {(int)r.StatusCode} {text}");
-        using var doc = JsonDocument.Parse(text);
-        return (doc.RootElement.GetProperty("jobId").GetString()!, doc.RootElement.GetProperty("priceMicroCredits").GetInt64());
+        var key = Guid.NewGuid().ToString("N");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/jobs") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            request.Headers.Add("Idempotency-Key", key);
+            using var r = await Api.Http.SendAsync(request);
+            var text = await r.Content.ReadAsStringAsync();
+            if ((int)r.StatusCode >= 500 && DateTime.UtcNow < deadline)
+            {
+                _output.WriteLine($"submit: {(int)r.StatusCode}, retrying with the same Idempotency-Key");
+                await Task.Delay(200);
+                continue;
+            }
+            Assert.True(r.IsSuccessStatusCode, $"submit failed: {(int)r.StatusCode} {text}");
+            using var doc = JsonDocument.Parse(text);
+            return (doc.RootElement.GetProperty("jobId").GetString()!, doc.RootElement.GetProperty("priceMicroCredits").GetInt64());
+        }
     }
 
     /// <summary>Polls the job until <paramref name="done"/> holds (errors while the cluster fails over are retried).</summary>
