@@ -55,6 +55,7 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
         var watch = WatchAccountsAsync(cluster, stopWatching.Token);
         var epochsClosed = new List<long>();
         List<string> orphans = [];
+        List<string> grainBugs = [];
 
         try
         {
@@ -86,35 +87,35 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
                 ?? throw new InvalidOperationException($"job {running} is not activated anywhere");
             await KillAndRestartAsync(cluster, admin, jobs, $"job {running}", jobHost);
 
-            // --- every job completes with the undisturbed digest ---
-            var digests = await expected;
-            for (var j = 0; j < Jobs; j++)
-            {
-                var job = await cluster.WaitJobAsync(jobs[j].Id, v => v.GetProperty("status").GetString() == "Completed", $"job {j} completion", Generous);
-                Assert.Equal(digests[j], job.GetProperty("resultDigest").GetString());
-                Assert.Equal(UnitsPerJob, job.GetProperty("unitsCompleted").GetInt32());
-            }
-            output.WriteLine($"[{started.Elapsed.TotalSeconds:F1} s] all {Jobs} jobs completed with the expected digests");
-
             // A submit answered 500 (fault injected) and retried may have left a job behind: it runs and is paid too.
             var listed = (await cluster.Api.GetJsonAsync("/jobs?limit=1000"))!.Value.EnumerateArray().Select(j => j.GetProperty("jobId").GetString()!).ToList();
             orphans = listed.Except(jobs.Select(j => j.Id)).ToList();
-            var all = jobs.ToList();
-            foreach (var orphan in orphans)
-            {
-                var job = await cluster.WaitJobAsync(orphan, v => v.GetProperty("status").GetString() == "Completed", $"orphan job {orphan} completion", Generous);
-                output.WriteLine($"orphan job {orphan}: {job}");
-                all.Add((orphan, job.GetProperty("priceMicroCredits").GetInt64()));
-            }
-            var allUnits = TotalUnits + orphans.Count * UnitsPerJob;
-            var allPrices = all.Sum(j => j.Price);
 
-            // --- credits: exactly the prices, every unit once ---
-            var (credits, units) = await WaitCreditsAsync(cluster, allPrices, allUnits);
-            output.WriteLine($"[{started.Elapsed.TotalSeconds:F1} s] {units} units credited, {credits} micro-credits (prices {allPrices})");
-            Assert.Equal(allUnits, units);
-            Assert.Equal(allPrices, credits);
-            totalPrice = allPrices;
+            // --- every job completes (or the run stalls: no unit verified for 45 s) ---
+            var views = await WaitDoneOrStalledAsync(cluster, [.. jobs.Select(j => j.Id), .. orphans]);
+            var digests = await expected;
+            for (var j = 0; j < Jobs; j++)
+            {
+                var job = views[jobs[j].Id];
+                if (job.GetProperty("status").GetString() != "Completed")
+                {
+                    grainBugs.Add($"job {jobs[j].Id} stuck {job.GetProperty("status")} at {job.GetProperty("unitsCompleted")}/{UnitsPerJob}: {await WhereAreTheUnitsAsync(cluster, jobs[j].Id)}");
+                    continue;
+                }
+                Assert.Equal(digests[j], job.GetProperty("resultDigest").GetString());
+                Assert.Equal(UnitsPerJob, job.GetProperty("unitsCompleted").GetInt32());
+            }
+            foreach (var orphan in orphans) output.WriteLine($"job nobody was given the id of: {views[orphan]}");
+            output.WriteLine($"[{started.Elapsed.TotalSeconds:F1} s] {views.Values.Count(v => v.GetProperty("status").GetString() == "Completed")} of {views.Count} jobs completed");
+
+            // --- credits: exactly what the verified units are worth (the prices, once every job completed), each unit once ---
+            var owedUnits = views.Values.Sum(v => v.GetProperty("unitsCompleted").GetInt32());
+            var owed = views.Values.Sum(v => v.GetProperty("unitsCompleted").GetInt32() * v.GetProperty("pricePerUnitMicroCredits").GetInt64());
+            totalPrice = owed;
+            var (credits, units) = await WaitCreditsAsync(cluster, owed, owedUnits);
+            output.WriteLine($"[{started.Elapsed.TotalSeconds:F1} s] {units} units credited, {credits} micro-credits (owed {owed} for {owedUnits} units; prices of the 6 jobs {jobs.Sum(j => j.Price)})");
+            Assert.Equal(owedUnits, units);
+            Assert.Equal(owed, credits);
             epochsClosed.AddRange(await CloseEpochAsync(cluster));
         }
         catch
@@ -158,19 +159,40 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
         // after the job grain had accepted it is not recorded under its Idempotency-Key, so the client's retry creates a
         // second job; the first one runs and is paid, though its client was told the submit failed.
         Assert.True(orphans.Count == 0, $"KNOWN GRAIN BUG: {orphans.Count} job(s) nobody was given an id for ran and were paid: {string.Join(", ", orphans)}");
+
+        // KNOWN GRAIN BUG (scheduler: shard ↔ job hand-over under storage faults and kills): a verified unit leaves
+        // its shard's stored units but its output never reaches the job's output store, so the job stays Running.
+        Assert.True(grainBugs.Count == 0, "KNOWN GRAIN BUG: units lost: " + string.Join("\n", grainBugs));
+    }
+
+    /// <summary>
+    /// What Redis itself holds for a job that does not complete: unit indexes with no stored output, and for each
+    /// whether a queue shard still stores it (read directly, not through any grain).
+    /// </summary>
+    private static async Task<string> WhereAreTheUnitsAsync(LocalCluster cluster, string jobId)
+    {
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(cluster.Redis.ConnectionString);
+        var db = redis.GetDatabase();
+        var stored = (await db.HashKeysAsync($"{cluster.ClusterId}/out/{jobId}")).Select(k => int.Parse((string)k!, CultureInfo.InvariantCulture)).ToHashSet();
+        var missing = Enumerable.Range(0, UnitsPerJob).Where(i => !stored.Contains(i)).ToList();
+        var lines = new List<string> { $"{stored.Count}/{UnitsPerJob} outputs stored; missing {string.Join(", ", missing.Take(20))}" };
+        foreach (var index in missing.Take(20))
+        {
+            var shards = new List<int>();
+            for (var shard = 0; shard < QueueShards; shard++)
+            {
+                if (await db.HashExistsAsync($"{cluster.ClusterId}/wq/{shard}/units", $"{jobId}:{index}")) shards.Add(shard);
+            }
+            lines.Add($"unit {index}: {(shards.Count == 0 ? "in no shard (lost: neither queued nor output)" : "queued in shard " + string.Join(",", shards))}");
+        }
+        return string.Join("; ", lines);
     }
 
     private async Task<SiloProcess> ShardHolderAsync(ClusterAdmin admin)
     {
-        await admin.QueueStatsAsync(QueueShards, Generous); // every shard active
-        var hosts = new List<SiloProcess>();
-        for (var shard = 0; shard < QueueShards; shard++)
-        {
-            if (await admin.HostOfAsync(admin.Client.GetGrain<IWorkQueueGrain>(shard), Generous) is { } host) hosts.Add(host);
-        }
-        var holder = hosts.GroupBy(h => h.Pid).OrderByDescending(g => g.Count()).First();
-        output.WriteLine($"queue shards per silo: {string.Join(", ", hosts.GroupBy(h => h.Name).Select(g => $"{g.Key}={g.Count()}"))}");
-        return holder.First();
+        var (holder, perSilo) = await admin.QueueShardHolderAsync(QueueShards, Generous);
+        output.WriteLine($"queue shards per silo: {perSilo}");
+        return holder;
     }
 
     private async Task KillAndRestartAsync(LocalCluster cluster, ClusterAdmin admin, List<(string Id, long Price)> jobs, string what, SiloProcess victim)
@@ -185,14 +207,11 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
     /// <summary>Work is in flight: some but not all units verified, and units leased right now.</summary>
     private async Task AssertInFlightAsync(LocalCluster cluster, ClusterAdmin admin, List<(string Id, long Price)> jobs, string what)
     {
-        QueueStats[] stats = [];
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (stats.Sum(s => s.Leased) == 0 && DateTime.UtcNow < deadline)
-            stats = await admin.QueueStatsAsync(QueueShards, Generous);
+        var (leased, ready) = await admin.WaitLeasedAsync(QueueShards, TimeSpan.FromSeconds(30));
         var done = (await JobViewsAsync(cluster, jobs)).Values.Sum(j => j.GetProperty("unitsCompleted").GetInt32());
-        output.WriteLine($"{what}: {done}/{TotalUnits} units verified, {stats.Sum(s => s.Leased)} leased, {stats.Sum(s => s.Ready)} ready");
+        output.WriteLine($"{what}: {done}/{TotalUnits} units verified, {leased} leased, {ready} ready");
         Assert.InRange(done, 1, TotalUnits - 1);
-        Assert.True(stats.Sum(s => s.Leased) > 0, $"{what}: no unit was leased (nothing in flight)");
+        Assert.True(leased > 0, $"{what}: no unit was leased (nothing in flight)");
     }
 
     private static async Task<Dictionary<string, JsonElement>> JobViewsAsync(LocalCluster cluster, List<(string Id, long Price)> jobs)
@@ -201,6 +220,28 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
         foreach (var (id, _) in jobs)
             views[id] = await cluster.WaitJobAsync(id, _ => true, $"job {id}", Generous);
         return views;
+    }
+
+    /// <summary>Polls the jobs until all are Completed or no unit was verified for 45 s (a stall); returns the last views.</summary>
+    private async Task<Dictionary<string, JsonElement>> WaitDoneOrStalledAsync(LocalCluster cluster, List<string> ids)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
+        var lastDone = -1;
+        var lastChange = DateTime.UtcNow;
+        while (true)
+        {
+            var views = new Dictionary<string, JsonElement>();
+            foreach (var id in ids) views[id] = await cluster.WaitJobAsync(id, _ => true, $"job {id}", Generous);
+            if (views.Values.All(v => v.GetProperty("status").GetString() == "Completed")) return views;
+            var done = views.Values.Sum(v => v.GetProperty("unitsCompleted").GetInt32());
+            if (done != lastDone) (lastDone, lastChange) = (done, DateTime.UtcNow);
+            if (DateTime.UtcNow - lastChange > TimeSpan.FromSeconds(45) || DateTime.UtcNow > deadline)
+            {
+                output.WriteLine($"stalled at {done} verified units: no progress for {(DateTime.UtcNow - lastChange).TotalSeconds:F0} s");
+                return views;
+            }
+            await Task.Delay(250);
+        }
     }
 
     private async Task WaitProgressAsync(LocalCluster cluster, List<(string Id, long Price)> jobs, double fraction)

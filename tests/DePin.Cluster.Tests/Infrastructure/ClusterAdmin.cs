@@ -70,6 +70,33 @@ public sealed class ClusterAdmin : IAsyncDisposable
         return address is null ? null : _cluster.Live.FirstOrDefault(s => s.SiloPort == address.Endpoint.Port);
     }
 
+    /// <summary>The live silo that hosts the most queue shards (all shards are activated first), and the count per silo.</summary>
+    public async Task<(SiloProcess Holder, string PerSilo)> QueueShardHolderAsync(int shards, TimeSpan timeout)
+    {
+        await QueueStatsAsync(shards, timeout);
+        var hosts = new List<SiloProcess>();
+        for (var shard = 0; shard < shards; shard++)
+        {
+            if (await HostOfAsync(Client.GetGrain<IWorkQueueGrain>(shard), timeout) is { } host) hosts.Add(host);
+        }
+        if (hosts.Count == 0) throw new InvalidOperationException("no queue shard is activated on a live silo");
+        var perSilo = string.Join(", ", hosts.GroupBy(h => h.Name).Select(g => $"{g.Key}={g.Count()}"));
+        return (hosts.GroupBy(h => h.Pid).OrderByDescending(g => g.Count()).First().First(), perSilo);
+    }
+
+    /// <summary>Units leased right now over all shards; waits (up to <paramref name="timeout"/>) until there are some.</summary>
+    public async Task<(int Leased, int Ready)> WaitLeasedAsync(int shards, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var stats = await QueueStatsAsync(shards, timeout);
+            var leased = stats.Sum(s => s.Leased);
+            if (leased > 0 || DateTime.UtcNow > deadline) return (leased, stats.Sum(s => s.Ready));
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>Each queue shard's statistics (activates shards that are not active).</summary>
     public Task<QueueStats[]> QueueStatsAsync(int shards, TimeSpan timeout) =>
         RetryAsync(() => Task.WhenAll(Enumerable.Range(0, shards).Select(i => Client.GetGrain<IWorkQueueGrain>(i).GetStatsAsync())), timeout);

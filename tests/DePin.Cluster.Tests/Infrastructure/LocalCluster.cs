@@ -207,8 +207,14 @@ public sealed class LocalCluster : IAsyncDisposable
 
     private string Logs() => string.Join("\n", _silos.Select(s => $"--- silo {s.Name} (pid {s.Pid}{(s.HasExited ? $", exited {s.ExitCode}" : "")}):\n{s.Tail(15)}"));
 
-    /// <summary>Prints each silo's last lines (diagnostics on failure).</summary>
-    public void DumpLogs() => _output.WriteLine(Logs());
+    /// <summary>Prints each silo's last lines (diagnostics on failure) and writes every silo's kept output to a temp directory.</summary>
+    public void DumpLogs()
+    {
+        _output.WriteLine(Logs());
+        var dir = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "depin-cluster-logs", ClusterId)).FullName;
+        for (var i = 0; i < _silos.Count; i++) File.WriteAllText(Path.Combine(dir, $"{i:00}-{_silos[i].Name}-{_silos[i].Pid}.log"), _silos[i].Log);
+        _output.WriteLine($"silo logs: {dir}");
+    }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
