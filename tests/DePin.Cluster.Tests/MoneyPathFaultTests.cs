@@ -81,8 +81,8 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
 
             // 4. kill -9 of the silo that holds a job that is still running.
             await WaitProgressAsync(cluster, jobs, 0.55);
-            var views = await JobViewsAsync(cluster, jobs);
-            var running = jobs.First(j => views[j.Id].GetProperty("status").GetString() != "Completed").Id;
+            var running0 = await JobViewsAsync(cluster, jobs);
+            var running = jobs.First(j => running0[j.Id].GetProperty("status").GetString() != "Completed").Id;
             var jobHost = await admin.HostOfAsync(admin.Client.GetGrain<IJobGrain>(running), Generous)
                 ?? throw new InvalidOperationException($"job {running} is not activated anywhere");
             await KillAndRestartAsync(cluster, admin, jobs, $"job {running}", jobHost);
