@@ -111,11 +111,16 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
             // --- credits: exactly what the verified units are worth (the prices, once every job completed), each unit once ---
             var owedUnits = views.Values.Sum(v => v.GetProperty("unitsCompleted").GetInt32());
             var owed = views.Values.Sum(v => v.GetProperty("unitsCompleted").GetInt32() * v.GetProperty("pricePerUnitMicroCredits").GetInt64());
-            totalPrice = owed;
-            var (credits, units) = await WaitCreditsAsync(cluster, owed, owedUnits);
+            var (credits, units) = await WaitCreditsAsync(cluster, owedUnits);
             output.WriteLine($"[{started.Elapsed.TotalSeconds:F1} s] {units} units credited, {credits} micro-credits (owed {owed} for {owedUnits} units; prices of the 6 jobs {jobs.Sum(j => j.Price)})");
-            Assert.Equal(owedUnits, units);
-            Assert.Equal(owed, credits);
+            Assert.True(units >= owedUnits, $"only {units} of {owedUnits} verified units were credited within {Generous}");
+            if (units != owedUnits || credits != owed)
+            {
+                // Reported with the other grain bugs at the end, so the ledger checks below still run.
+                grainBugs.Add($"paid {credits} micro-credits for {units} units, owed {owed} for {owedUnits} verified units: "
+                    + $"{units - owedUnits} units paid twice. Per operator (credited units / units its nodes verified): {await PerOperatorAsync(cluster)}");
+            }
+            totalPrice = credits;
             epochsClosed.AddRange(await CloseEpochAsync(cluster));
         }
         catch
@@ -155,14 +160,17 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
         output.WriteLine($"{injected} storage faults injected; whole test {started.Elapsed.TotalSeconds:F1} s");
         Assert.True(injected > 0, "no storage fault was injected");
 
-        // KNOWN GRAIN BUG (ClientGrain.SubmitAsync / JobGrain.SubmitAsync): a submit that failed with a storage fault
-        // after the job grain had accepted it is not recorded under its Idempotency-Key, so the client's retry creates a
-        // second job; the first one runs and is paid, though its client was told the submit failed.
-        Assert.True(orphans.Count == 0, $"KNOWN GRAIN BUG: {orphans.Count} job(s) nobody was given an id for ran and were paid: {string.Join(", ", orphans)}");
-
-        // KNOWN GRAIN BUG (scheduler: shard ↔ job hand-over under storage faults and kills): a verified unit leaves
-        // its shard's stored units but its output never reaches the job's output store, so the job stays Running.
-        Assert.True(grainBugs.Count == 0, "KNOWN GRAIN BUG: units lost: " + string.Join("\n", grainBugs));
+        // Grain bugs this test finds are collected (so every check above still runs) and reported here, marked:
+        // * ClientGrain.SubmitAsync / JobGrain.SubmitAsync: a submit that failed with a storage fault after the job grain
+        //   accepted it is not recorded under its Idempotency-Key, so the retry creates a second job; the first one runs
+        //   and is paid, though its client was told the submit failed.
+        // * Scheduler hand-over (queue shard -> job): a verified unit can leave the shard's stored units without its
+        //   output reaching the job's output store, so the job stays Running short of a unit.
+        // * Money path: units paid more than once over all accounts (per-account de-dup cannot see a unit paid to two).
+        if (orphans.Count > 0)
+            grainBugs.Add($"{orphans.Count} job(s) nobody was given an id for (failed submit, retried under the same Idempotency-Key) ran and were paid: {string.Join(", ", orphans)}");
+        if (grainBugs.Count > 0) cluster.DumpLogs();
+        Assert.True(grainBugs.Count == 0, "KNOWN GRAIN BUG(S):\n" + string.Join("\n", grainBugs));
     }
 
     /// <summary>
@@ -283,18 +291,32 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<(long Credits, long Units)> WaitCreditsAsync(LocalCluster cluster, long totalPrice, int totalUnits)
+    /// <summary>Waits until at least <paramref name="owedUnits"/> units are credited (or the timeout); returns the totals.</summary>
+    private static async Task<(long Credits, long Units)> WaitCreditsAsync(LocalCluster cluster, int owedUnits)
     {
         var deadline = DateTime.UtcNow + Generous;
         while (true)
         {
             var accounts = await AccountsAsync(cluster);
             long credits = accounts.Values.Sum(a => a.Credits), units = accounts.Values.Sum(a => a.Units);
-            Assert.True(units <= totalUnits, $"{units} units credited for {totalUnits}: a unit was paid twice");
-            Assert.True(credits <= totalPrice, $"{credits} micro-credits paid for jobs priced {totalPrice}: a unit was paid twice");
-            if (units == totalUnits || DateTime.UtcNow > deadline) return (credits, units);
+            if (units >= owedUnits || DateTime.UtcNow > deadline)
+            {
+                // Credits still in flight (a resend) may land a moment later: settle for what is there after a second look.
+                await Task.Delay(TimeSpan.FromSeconds(2));
+                var again = await AccountsAsync(cluster);
+                return (again.Values.Sum(a => a.Credits), again.Values.Sum(a => a.Units));
+            }
             await Task.Delay(200);
         }
+    }
+
+    /// <summary>For each operator: units its account was credited, and units its silo's node verified (GET /nodes).</summary>
+    private static async Task<string> PerOperatorAsync(LocalCluster cluster)
+    {
+        var accounts = await AccountsAsync(cluster);
+        var nodes = await cluster.NodesAsync();
+        return string.Join("; ", cluster.Silos.GroupBy(s => s.OperatorAddress).Select(g =>
+            $"{g.First().Name} {g.Key}: {accounts.GetValueOrDefault(g.Key).Units} credited / {nodes.GetValueOrDefault(g.First().Name + "/cpu0")} verified"));
     }
 
     private static async Task<Dictionary<string, (long Credits, long Units)>> AccountsAsync(LocalCluster cluster)
