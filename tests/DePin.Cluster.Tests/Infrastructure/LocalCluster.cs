@@ -66,11 +66,25 @@ public sealed class LocalCluster : IAsyncDisposable
     }
 
     /// <summary>Starts a killed silo again on its own ports (<see cref="SiloProcess.RestartAsync"/>) and waits until it is healthy.</summary>
+    /// <remarks>
+    /// Like an orchestrator, it starts the silo again (up to 3 tries) when it exits while starting: with storage faults
+    /// injected, a start-up read (the ledger's activation) can fail, and that ends the process.
+    /// </remarks>
     public async Task<SiloProcess> RestartAsync(SiloProcess dead)
     {
-        var silo = await dead.RestartAsync();
-        lock (_silos) _silos.Add(silo);
-        return silo;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var silo = await dead.RestartAsync();
+                lock (_silos) _silos.Add(silo);
+                return silo;
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("while starting", StringComparison.Ordinal))
+            {
+                _output.WriteLine($"silo {dead.Name} crashed while starting (try {attempt}), starting it again: {ex.Message.Split('\n').FirstOrDefault(l => l.Contains("Exception", StringComparison.Ordinal))}");
+            }
+        }
     }
 
     /// <summary>The live silos.</summary>
