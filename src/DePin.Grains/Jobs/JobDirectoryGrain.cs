@@ -59,6 +59,7 @@ public sealed class JobDirectoryGrain(
         var retention = options.Value.JobRetention;
         var now = clock.GetUtcNow();
         var gone = new List<string>();
+        var stale = new List<JobSummary>();
         foreach (var chunk in _jobs.Values.ToList().Chunk(64))
         {
             await Task.WhenAll(chunk.Select(async summary =>
@@ -68,7 +69,9 @@ public sealed class JobDirectoryGrain(
                     var job = GrainFactory.GetGrain<IJobGrain>(summary.JobId);
                     if (!summary.Status.IsTerminal())
                     {
-                        if (await job.ReconcileAsync() is null) lock (gone) gone.Add(summary.JobId);
+                        // Also repairs a row whose update was lost (the job's own publish is best effort).
+                        if (await job.ReconcileAsync() is not { } view) lock (gone) gone.Add(summary.JobId);
+                        else if (view.Status != summary.Status) lock (stale) stale.Add(summary with { Status = view.Status, FinishedAt = view.FinishedAt });
                     }
                     else if (summary.FinishedAt is not { } finished || now - finished >= retention)
                     {
@@ -80,6 +83,11 @@ public sealed class JobDirectoryGrain(
                     logger.LogWarning(ex, "Job directory: sweeping job {JobId} failed; next sweep retries", summary.JobId);
                 }
             }));
+        }
+        foreach (var row in stale)
+        {
+            await store.UpsertAsync(Shard, row);
+            _jobs[row.JobId] = row;
         }
         if (gone.Count == 0) return;
         await store.RemoveAsync(Shard, gone);

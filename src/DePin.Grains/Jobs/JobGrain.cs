@@ -49,6 +49,7 @@ public sealed class JobGrain(
     // The credit reminder surely exists (registered or fired in this activation) / may exist (left by an earlier one).
     private bool _reminderRegistered;
     private bool _reminderMayExist;
+    private bool _summaryStale;
     private JobView? View => state.State.View;
     private bool Ended => View is { } v && v.Status.IsTerminal();
 
@@ -365,6 +366,7 @@ public sealed class JobGrain(
     /// </summary>
     private async Task ReconcileAsync()
     {
+        if (_summaryStale && View is not null) await PublishSummaryAsync();
         if (View is not { } view || view.Status.IsTerminal()) return;
         if (!state.State.Enqueued)
         {
@@ -516,11 +518,24 @@ public sealed class JobGrain(
         return address;
     }
 
-    private Task PublishSummaryAsync()
+    /// <summary>
+    /// Tells the job directory the job's status. The directory is an index, never the truth: a failure here never fails
+    /// the job's own step; the job tries again on its next tick, and the directory's sweep corrects stale rows.
+    /// </summary>
+    private async Task PublishSummaryAsync()
     {
         var v = View!;
-        return GrainFactory.GetGrain<IJobDirectoryGrain>(DirectoryShards.Of(v.JobId))
-            .UpsertAsync(new JobSummary(v.JobId, v.Kernel, v.Status, v.UnitCount, v.SubmittedAt, v.FinishedAt));
+        try
+        {
+            await GrainFactory.GetGrain<IJobDirectoryGrain>(DirectoryShards.Of(v.JobId))
+                .UpsertAsync(new JobSummary(v.JobId, v.Kernel, v.Status, v.UnitCount, v.SubmittedAt, v.FinishedAt));
+            _summaryStale = false;
+        }
+        catch (Exception ex)
+        {
+            _summaryStale = true;
+            logger.LogWarning(ex, "Job {JobId}: updating the job directory failed; will retry", v.JobId);
+        }
     }
 
     /// <summary>

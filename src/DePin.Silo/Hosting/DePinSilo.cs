@@ -36,6 +36,8 @@ public static class DePinSilo
         configure?.Invoke(builder);
 
         var silo = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+        var faults = builder.Configuration.GetSection(FaultInjectionOptions.Section).Get<FaultInjectionOptions>() ?? new FaultInjectionOptions();
+        if (faults.Problem(builder.Environment.EnvironmentName, silo.UsesRedis) is { } faultProblem) throw new SiloStartupException(faultProblem);
         builder.Services.AddOptions<SiloOptions>().BindConfiguration(SiloOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<SchedulerOptions>().BindConfiguration(SchedulerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section);
@@ -51,7 +53,7 @@ public static class DePinSilo
         {
             if (silo.UsesRedis)
             {
-                RedisBackend.Configure(orleans, silo);
+                RedisBackend.Configure(orleans, silo, faults);
             }
             else
             {

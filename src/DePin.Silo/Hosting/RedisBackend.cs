@@ -17,7 +17,7 @@ namespace DePin.Silo.Hosting;
 /// </summary>
 internal static partial class RedisBackend
 {
-    public static void Configure(ISiloBuilder orleans, SiloOptions silo)
+    public static void Configure(ISiloBuilder orleans, SiloOptions silo, FaultInjectionOptions faults)
     {
         // The trusted core: only holders of the cluster certificate may join as a silo or call grains as a client.
         if (!ClusterTls.Configure(orleans, silo.Tls))
@@ -68,6 +68,18 @@ internal static partial class RedisBackend
         orleans.Services.AddSingleton<IWorkUnitStore, RedisWorkUnitStore>();
         orleans.Services.AddSingleton<DePin.Grains.Jobs.IJobOutputStore, RedisJobOutputStore>();
         orleans.Services.AddSingleton<DePin.Grains.Jobs.IJobIndexStore, RedisJobIndexStore>();
+
+        // Fault tests only (refused outside DOTNET_ENVIRONMENT=Testing by DePinSilo): storage that fails on purpose.
+        FaultInjection.Install(orleans.Services, faults);
+        if (faults.IsEnabled)
+        {
+            orleans.AddStartupTask((services, _) =>
+            {
+                services.GetRequiredService<ILoggerFactory>().CreateLogger("DePin.Silo.FaultInjection").LogWarning(
+                    "FAULT INJECTION ON ({Settings}): grain state, queued units and job outputs fail or time out on purpose. Fault tests only.", faults);
+                return Task.CompletedTask;
+            });
+        }
     }
 
     /// <summary>

@@ -65,18 +65,74 @@ public sealed class LocalCluster : IAsyncDisposable
         return silo;
     }
 
+    /// <summary>Starts a killed silo again on its own ports (<see cref="SiloProcess.RestartAsync"/>) and waits until it is healthy.</summary>
+    /// <remarks>
+    /// Like an orchestrator, it starts the silo again (up to 3 tries) when it exits while starting: with storage faults
+    /// injected, a start-up read (the ledger's activation) can fail, and that ends the process.
+    /// </remarks>
+    public async Task<SiloProcess> RestartAsync(SiloProcess dead)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var silo = await dead.RestartAsync();
+                lock (_silos) _silos.Add(silo);
+                return silo;
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("while starting", StringComparison.Ordinal))
+            {
+                _output.WriteLine($"silo {dead.Name} crashed while starting (try {attempt}), starting it again: {ex.Message.Split('\n').FirstOrDefault(l => l.Contains("Exception", StringComparison.Ordinal))}");
+            }
+        }
+    }
+
+    /// <summary>The live silos.</summary>
+    public IReadOnlyList<SiloProcess> Live
+    {
+        get
+        {
+            lock (_silos) return _silos.Where(s => !s.HasExited).ToList();
+        }
+    }
+
+    /// <summary>Every operator address of a gpu silo (a restarted silo keeps its address).</summary>
+    public IReadOnlyList<string> OperatorAddresses
+    {
+        get
+        {
+            lock (_silos) return _silos.Where(s => s.Roles.Contains("gpu")).Select(s => s.OperatorAddress).Distinct().ToList();
+        }
+    }
+
     /// <summary>The API silo used by the test (the first one with the api role).</summary>
     public SiloProcess Api => _silos.First(s => s.Roles.Contains("api") && !s.HasExited);
 
-    /// <summary>Submits a deterministic montecarlo-pi job; returns its id and price.</summary>
+    /// <summary>
+    /// Submits a deterministic montecarlo-pi job; returns its id and price. A server error (a storage fault injected
+    /// while the job was being created) is retried under the same Idempotency-Key, so a retry never makes a second job.
+    /// </summary>
     public async Task<(string JobId, long Price)> SubmitMonteCarloAsync(int units, long samplesPerUnit, long seed)
     {
         var body = JsonSerializer.Serialize(new { kernel = "montecarlo-pi", parameters = new { units, samples = units * samplesPerUnit, seed } });
-        using var r = await Api.Http.PostAsync("/jobs", new StringContent(body, Encoding.UTF8, "application/json"));
-        var text = await r.Content.ReadAsStringAsync();
-        Assert.True(r.IsSuccessStatusCode, $"submit failed: {(int)r.StatusCode} {text}");
-        using var doc = JsonDocument.Parse(text);
-        return (doc.RootElement.GetProperty("jobId").GetString()!, doc.RootElement.GetProperty("priceMicroCredits").GetInt64());
+        var key = Guid.NewGuid().ToString("N");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/jobs") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            request.Headers.Add("Idempotency-Key", key);
+            using var r = await Api.Http.SendAsync(request);
+            var text = await r.Content.ReadAsStringAsync();
+            if ((int)r.StatusCode >= 500 && DateTime.UtcNow < deadline)
+            {
+                _output.WriteLine($"submit: {(int)r.StatusCode}, retrying with the same Idempotency-Key");
+                await Task.Delay(200);
+                continue;
+            }
+            Assert.True(r.IsSuccessStatusCode, $"submit failed: {(int)r.StatusCode} {text}");
+            using var doc = JsonDocument.Parse(text);
+            return (doc.RootElement.GetProperty("jobId").GetString()!, doc.RootElement.GetProperty("priceMicroCredits").GetInt64());
+        }
     }
 
     /// <summary>Polls the job until <paramref name="done"/> holds (errors while the cluster fails over are retried).</summary>
@@ -117,7 +173,7 @@ public sealed class LocalCluster : IAsyncDisposable
         Assert.Equal(units, job.GetProperty("unitsCompleted").GetInt32());
 
         // Credits are delivered right after the outputs (outbox); wait for them all, and never more than once.
-        var addresses = _silos.Where(s => s.Roles.Contains("gpu")).Select(s => s.OperatorAddress).ToArray();
+        var addresses = OperatorAddresses;
         (long Credits, long Units) totals = default;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
@@ -138,7 +194,7 @@ public sealed class LocalCluster : IAsyncDisposable
             if (DateTime.UtcNow > deadline) break;
             await Task.Delay(100);
         }
-        _output.WriteLine($"job {jobId}: {totals.Units} units credited, {totals.Credits} micro-credits over {addresses.Length} operators (price {price})");
+        _output.WriteLine($"job {jobId}: {totals.Units} units credited, {totals.Credits} micro-credits over {addresses.Count} operators (price {price})");
         Assert.Equal(units, totals.Units);
         Assert.Equal(price, totals.Credits);
     }
@@ -165,8 +221,14 @@ public sealed class LocalCluster : IAsyncDisposable
 
     private string Logs() => string.Join("\n", _silos.Select(s => $"--- silo {s.Name} (pid {s.Pid}{(s.HasExited ? $", exited {s.ExitCode}" : "")}):\n{s.Tail(15)}"));
 
-    /// <summary>Prints each silo's last lines (diagnostics on failure).</summary>
-    public void DumpLogs() => _output.WriteLine(Logs());
+    /// <summary>Prints each silo's last lines (diagnostics on failure) and writes every silo's kept output to a temp directory.</summary>
+    public void DumpLogs()
+    {
+        _output.WriteLine(Logs());
+        var dir = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "depin-cluster-logs", ClusterId)).FullName;
+        for (var i = 0; i < _silos.Count; i++) File.WriteAllText(Path.Combine(dir, $"{i:00}-{_silos[i].Name}-{_silos[i].Pid}.log"), _silos[i].Log);
+        _output.WriteLine($"silo logs: {dir}");
+    }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

@@ -13,6 +13,9 @@ public sealed class SiloProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _log = new();
+    private string _redis = "";
+    private string _clusterId = "";
+    private Dictionary<string, string>? _settings;
 
     private SiloProcess(Process process, int httpPort, int siloPort, int gatewayPort, string name, string operatorAddress, string roles)
     {
@@ -92,10 +95,25 @@ public sealed class SiloProcess : IAsyncDisposable
     /// defaults to one derived from the cluster id and name. Silo and gateway connections use mutual TLS with
     /// <see cref="ClusterCertificate.Shared"/> (what ships) unless <paramref name="settings"/> say otherwise.
     /// </summary>
-    public static async Task<SiloProcess> StartAsync(string name, string roles, string redis, string clusterId,
-        IDictionary<string, string>? settings = null, bool waitHealthy = true, string? operatorAddress = null)
+    public static Task<SiloProcess> StartAsync(string name, string roles, string redis, string clusterId,
+        IDictionary<string, string>? settings = null, bool waitHealthy = true, string? operatorAddress = null) =>
+        StartAsync(name, roles, redis, clusterId, settings, waitHealthy, operatorAddress,
+            (RedisServer.FreePort(), RedisServer.FreePort(), RedisServer.FreePort()));
+
+    /// <summary>
+    /// Starts this silo again after it exited (kill -9), as a restarted pod would: same name, roles, settings,
+    /// operator address and ports (on the same silo endpoint Orleans declares the killed one dead at once).
+    /// </summary>
+    public Task<SiloProcess> RestartAsync()
     {
-        var httpPort = RedisServer.FreePort();
+        if (!HasExited) throw new InvalidOperationException($"silo {Name} is still running");
+        return StartAsync(Name, Roles, _redis, _clusterId, _settings, waitHealthy: true, OperatorAddress, (HttpPort, SiloPort, GatewayPort));
+    }
+
+    private static async Task<SiloProcess> StartAsync(string name, string roles, string redis, string clusterId,
+        IDictionary<string, string>? settings, bool waitHealthy, string? operatorAddress, (int Http, int Silo, int Gateway) ports)
+    {
+        var httpPort = ports.Http;
         operatorAddress ??= "0x" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(clusterId + name)))[..40];
         var env = new Dictionary<string, string>
         {
@@ -103,8 +121,8 @@ public sealed class SiloProcess : IAsyncDisposable
             ["DEPIN_Silo__Roles"] = roles,
             ["DEPIN_Silo__ClusterId"] = clusterId,
             ["DEPIN_Silo__ServiceId"] = clusterId,
-            ["DEPIN_Silo__SiloPort"] = RedisServer.FreePort().ToString(),
-            ["DEPIN_Silo__GatewayPort"] = RedisServer.FreePort().ToString(),
+            ["DEPIN_Silo__SiloPort"] = ports.Silo.ToString(),
+            ["DEPIN_Silo__GatewayPort"] = ports.Gateway.ToString(),
             ["DEPIN_Worker__NodeName"] = name,
             ["DEPIN_Worker__OperatorAddress"] = operatorAddress,
             ["DEPIN_Worker__ProbeOnStart"] = "false",
@@ -115,11 +133,15 @@ public sealed class SiloProcess : IAsyncDisposable
             ["DEPIN_Logging__Console__FormatterName"] = "simple",
             ["DEPIN_Auth__AdminKey"] = AdminKey,
             ["DEPIN_Auth__BootstrapKeys"] = "false",
+            // Test silos run in the Testing environment: the only one in which Silo:FaultInjection may be on.
+            ["DOTNET_ENVIRONMENT"] = "Testing",
             ["DOTNET_gcServer"] = "0",
             ["DOTNET_TieredPGO"] = "0",
         };
         foreach (var (k, v) in ClusterCertificate.Shared.SiloSettings) env["DEPIN_" + k.Replace(":", "__")] = v;
-        foreach (var (k, v) in settings ?? new Dictionary<string, string>()) env["DEPIN_" + k.Replace(":", "__")] = v;
+        // Settings are configuration keys (DEPIN_-prefixed here), except DOTNET_* host variables, passed as they are.
+        foreach (var (k, v) in settings ?? new Dictionary<string, string>())
+            env[k.StartsWith("DOTNET_", StringComparison.Ordinal) ? k : "DEPIN_" + k.Replace(":", "__")] = v;
 
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -130,7 +152,12 @@ public sealed class SiloProcess : IAsyncDisposable
         psi.ArgumentList.Add(SiloDll);
         foreach (var (k, v) in env) psi.Environment[k] = v;
         int Port(string key) => int.Parse(env[key], System.Globalization.CultureInfo.InvariantCulture);
-        var silo = new SiloProcess(Process.Start(psi)!, httpPort, Port("DEPIN_Silo__SiloPort"), Port("DEPIN_Silo__GatewayPort"), name, operatorAddress, roles);
+        var silo = new SiloProcess(Process.Start(psi)!, httpPort, Port("DEPIN_Silo__SiloPort"), Port("DEPIN_Silo__GatewayPort"), name, operatorAddress, roles)
+        {
+            _redis = redis,
+            _clusterId = clusterId,
+            _settings = settings is null ? null : new Dictionary<string, string>(settings),
+        };
         if (waitHealthy) await silo.WaitHealthyAsync(TimeSpan.FromSeconds(60));
         return silo;
     }
