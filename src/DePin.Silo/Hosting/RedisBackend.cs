@@ -67,6 +67,7 @@ internal static partial class RedisBackend
         orleans.Services.AddSingleton<IConnectionMultiplexer>(validated);
         orleans.Services.AddSingleton<IWorkUnitStore, RedisWorkUnitStore>();
         orleans.Services.AddSingleton<DePin.Grains.Jobs.IJobOutputStore, RedisJobOutputStore>();
+        orleans.Services.AddSingleton<DePin.Grains.Rewards.IEpochStore, RedisEpochStore>();
     }
 
     /// <summary>
