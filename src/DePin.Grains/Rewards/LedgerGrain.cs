@@ -42,7 +42,7 @@ public sealed class LedgerGrain(
     ILogger<LedgerGrain> logger) : Grain, ILedgerGrain, IRemindable
 {
     /// <summary>Epoch headers kept in the ledger's state; older ones are in the <see cref="IEpochStore"/>.</summary>
-    public const int RecentEpochs = 64;
+    public const int RecentEpochs = 16;
 
     private const string WakeUp = "ledger";
     private IGrainTimer? _timer;
