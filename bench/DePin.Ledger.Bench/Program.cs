@@ -146,23 +146,22 @@ async Task<(string Key, string Field, long Bytes, long Keys, long Values)> Large
     foreach (var page in server.Keys(pageSize: 1000).Chunk(1000))
     {
         var types = await Task.WhenAll(page.Select(k => db.KeyTypeAsync(k)));
-        for (var i = 0; i < page.Length; i++)
+        var strings = page.Where((_, i) => types[i] == RedisType.String).ToArray();
+        var lengths = await Task.WhenAll(strings.Select(k => db.StringLengthAsync(k)));
+        keys += page.Length;
+        values += strings.Length;
+        for (var i = 0; i < strings.Length; i++)
         {
-            keys++;
-            if (types[i] == RedisType.String)
+            if (lengths[i] > largest.Item3) largest = (strings[i]!, "", lengths[i]);
+        }
+        foreach (var hash in page.Where((_, i) => types[i] == RedisType.Hash))
+        {
+            var fields = await db.HashKeysAsync(hash);
+            var fieldLengths = await Task.WhenAll(fields.Select(f => db.ExecuteAsync("HSTRLEN", hash, f)));
+            values += fields.Length;
+            for (var i = 0; i < fields.Length; i++)
             {
-                values++;
-                var length = await db.StringLengthAsync(page[i]);
-                if (length > largest.Item3) largest = (page[i]!, "", length);
-            }
-            else if (types[i] == RedisType.Hash)
-            {
-                foreach (var field in await db.HashKeysAsync(page[i]))
-                {
-                    values++;
-                    var length = (long)await db.ExecuteAsync("HSTRLEN", page[i], field);
-                    if (length > largest.Item3) largest = (page[i]!, field!, length);
-                }
+                if ((long)fieldLengths[i] > largest.Item3) largest = (hash!, fields[i]!, (long)fieldLengths[i]);
             }
         }
     }

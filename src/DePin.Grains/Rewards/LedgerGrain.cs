@@ -275,9 +275,8 @@ public sealed class LedgerGrain(
         }
         var entries = (await epochs.LoadEntriesAsync(last)).ToList();
         logger.LogWarning("Ledger: epoch {Epoch} was recorded but not applied everywhere; applying its {Count} entries again", last, entries.Count);
-        var accounts = entries.Select(e => new RewardAccountView { Address = e.Address, CumulativeMicroCredits = e.CumulativeMicroCredits }).ToArray();
         // No dirty mark is cleared here (marks read before the crash are unknown): those accounts are simply read again.
-        await Task.WhenAll(entries.Select((e, i) =>
+        await Task.WhenAll(entries.Select(e =>
             GrainFactory.GetGrain<IRewardAccountGrain>(e.Address).MarkSettledAsync(last, e.CumulativeMicroCredits)));
         await Task.WhenAll(Enumerable.Range(0, LedgerShards.Count).Select(i => GrainFactory.GetGrain<ILedgerShardGrain>(i)
             .CommitAsync(new ShardCommit(last, [.. entries.Where(e => LedgerShards.Of(e.Address) == i)], [], []))));
