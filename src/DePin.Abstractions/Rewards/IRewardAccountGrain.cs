@@ -32,8 +32,9 @@ public interface IRewardAccountGrain : IGrainWithStringKey
 [Alias("depin.ILedgerShardGrain")]
 public interface ILedgerShardGrain : IGrainWithIntegerKey
 {
-    /// <summary>An account reports that it has credits the ledger has not settled yet. Durable before it returns.</summary>
-    [Alias("MarkDirty")] Task MarkDirtyAsync(string address);
+    /// <summary>An account reports that it has credits the ledger has not settled yet. Durable before it returns; reports
+    /// interleave so that those arriving together share one write.</summary>
+    [Alias("MarkDirty"), AlwaysInterleave] Task MarkDirtyAsync(string address);
     /// <summary>The dirty and quarantined accounts, each with its dirty mark and last settled amount.</summary>
     [Alias("GetDirty")] Task<IReadOnlyList<DirtyAccount>> GetDirtyAsync();
     /// <summary>Every account's settled cumulative amount (for the epoch's Merkle tree).</summary>

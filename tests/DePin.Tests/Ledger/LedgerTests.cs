@@ -146,7 +146,7 @@ public sealed class LedgerTests(ITestOutputHelper output)
         var accounts = Addresses(20);
 
         // A dirty report that fails to persist fails the credit; its retry reports again.
-        faults.FailNext(1, "ledgershard");
+        faults.FailNext(1, "ledgerdirty");
         await Assert.ThrowsAnyAsync<Exception>(() => silo.Grains.GetGrain<IRewardAccountGrain>(accounts[0]).CreditAsync([new UnitCredit("j", 0, "n", 100)]));
         await CreditAsync(silo, accounts, "j", 0);
 
