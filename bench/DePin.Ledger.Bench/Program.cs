@@ -37,6 +37,7 @@ var app = DePinSilo.Build([], b =>
         b.Configuration["Silo:Redis"] = redisEndpoint;
         b.Configuration["Silo:Tls:Mode"] = "Off"; // one silo on loopback
         b.Configuration["Silo:ClusterId"] = "ledger-bench-" + Guid.NewGuid().ToString("N")[..8];
+        b.Configuration["Silo:ServiceId"] = "ledger-bench-" + Guid.NewGuid().ToString("N")[..8]; // keys of no earlier run
     }
 });
 await app.StartAsync();
@@ -75,7 +76,7 @@ for (var epoch = 1; epoch <= epochCount; epoch++)
         Console.WriteLine($"epoch {closed.Epoch,5}: close {closes[^1],7:F0} ms, read {closed.AccountsRead,7:N0}, paid {closed.ChangedAccounts,7:N0}, "
             + $"tree {closed.AccountCount,7:N0} accounts | ledger state {ledgerBytes:N0} B, largest shard state {shardMax:N0} B"
             + (redis is null ? "" : $" | Redis used_memory {UsedMemory():N0} B")
-            + $" | {total.Elapsed.TotalSeconds:F0} s, load {Load()}");
+            + $" | closes so far p50/p95/max {Summary()} | {total.Elapsed.TotalSeconds:F0} s, load {Load()}");
     }
 }
 
@@ -169,6 +170,13 @@ async Task<(string Key, string Field, long Bytes, long Keys, long Values)> Large
 }
 
 double Percentile(double p) => closes[Math.Min(closes.Count - 1, (int)(p * closes.Count))];
+
+string Summary()
+{
+    var sorted = closes.Order().ToList();
+    double At(double p) => sorted[Math.Min(sorted.Count - 1, (int)(p * sorted.Count))];
+    return $"{At(0.5):F0}/{At(0.95):F0}/{sorted[^1]:F0} ms";
+}
 
 static string Load() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
 

@@ -30,6 +30,9 @@ public sealed class RewardAccountGrain(
     [PersistentState("account", StorageNames.Store)] IPersistentState<RewardAccountState> state,
     TimeProvider clock) : Grain, IRewardAccountGrain
 {
+    /// <summary>How many epochs that paid the account its statement keeps (older lines are in the epoch store's entries).</summary>
+    public const int StatementLength = 32;
+
     async Task<long> IRewardAccountGrain.CreditAsync(IReadOnlyList<UnitCredit> credits)
     {
         var s = state.State;
@@ -98,9 +101,6 @@ public sealed class RewardAccountGrain(
 
     Task<IReadOnlyList<StatementLine>> IRewardAccountGrain.GetStatementAsync() =>
         Task.FromResult<IReadOnlyList<StatementLine>>([.. Enumerable.Reverse(state.State.Statement)]);
-
-    /// <summary>How many epochs that paid the account its statement keeps (older lines are in the epoch store's entries).</summary>
-    public const int StatementLength = 32;
 
     private async Task ReportDirtyAsync()
     {
