@@ -10,18 +10,29 @@ public sealed class RewardAccountState
     [Id(1)] public long UnitsCredited { get; set; }
     /// <summary>Per job, a bitmap of the unit indices already credited: exactly-once at 1 bit per unit.</summary>
     [Id(2)] public Dictionary<string, byte[]> CreditedUnits { get; set; } = [];
-    [Id(3)] public bool RegisteredWithLedger { get; set; }
+    // Id 3 (RegisteredWithLedger) retired: the ledger no longer keeps a list of accounts, accounts report themselves dirty.
     [Id(4)] public long SettledCumulativeMicroCredits { get; set; }
     [Id(5)] public long? LastEpoch { get; set; }
     [Id(6)] public DateTimeOffset? LastCreditAt { get; set; }
     [Id(7)] public SortedSet<string> Nodes { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>The account's ledger shard holds it as dirty: credits since the last settle are reported, not per credit.</summary>
+    [Id(8)] public bool DirtyReported { get; set; }
+    /// <summary>The last <see cref="RewardAccountGrain.StatementLength"/> epochs that paid this account, oldest first.</summary>
+    [Id(9)] public List<StatementLine> Statement { get; set; } = [];
 }
 
-/// <summary>One operator's earnings. A unit is credited at most once, however often its credit is delivered.</summary>
+/// <summary>
+/// One operator's earnings. A unit is credited at most once, however often its credit is delivered. The first credit after
+/// a settle reports the account dirty to its <see cref="ILedgerShardGrain"/> (one call, not one per credit), so that an
+/// epoch close reads only accounts that changed.
+/// </summary>
 public sealed class RewardAccountGrain(
     [PersistentState("account", StorageNames.Store)] IPersistentState<RewardAccountState> state,
     TimeProvider clock) : Grain, IRewardAccountGrain
 {
+    /// <summary>How many epochs that paid the account its statement keeps (older lines are in the epoch store's entries).</summary>
+    public const int StatementLength = 32;
+
     async Task<long> IRewardAccountGrain.CreditAsync(IReadOnlyList<UnitCredit> credits)
     {
         var s = state.State;
@@ -34,18 +45,14 @@ public sealed class RewardAccountGrain(
             s.UnitsCredited++;
             s.Nodes.Add(credit.NodeId);
         }
-        if (added == 0 && s.RegisteredWithLedger) return 0;
-
-        s.CumulativeMicroCredits = checked(s.CumulativeMicroCredits + added);
-        s.LastCreditAt = clock.GetUtcNow();
-        await WriteAsync();
-        if (!s.RegisteredWithLedger)
+        if (added > 0)
         {
-            // Registering twice is harmless, so a failure here only makes the job resend and the account register again.
-            await GrainFactory.GetGrain<ILedgerGrain>(0).RegisterAccountAsync(this.GetPrimaryKeyString());
-            s.RegisteredWithLedger = true;
+            s.CumulativeMicroCredits = checked(s.CumulativeMicroCredits + added);
+            s.LastCreditAt = clock.GetUtcNow();
             await WriteAsync();
         }
+        // Reporting twice is harmless, so a failure here only makes the job resend and the account report again.
+        if (!s.DirtyReported && s.CumulativeMicroCredits != s.SettledCumulativeMicroCredits) await ReportDirtyAsync();
         return added;
     }
 
@@ -72,9 +79,35 @@ public sealed class RewardAccountGrain(
     async Task IRewardAccountGrain.MarkSettledAsync(long epoch, long cumulativeMicroCredits)
     {
         var s = state.State;
-        if (s.LastEpoch >= epoch) return;
-        s.LastEpoch = epoch;
-        s.SettledCumulativeMicroCredits = cumulativeMicroCredits;
+        var changed = false;
+        if (epoch > (s.LastEpoch ?? 0) && cumulativeMicroCredits != s.SettledCumulativeMicroCredits)
+        {
+            s.Statement.Add(new StatementLine(epoch, default, cumulativeMicroCredits, cumulativeMicroCredits - s.SettledCumulativeMicroCredits,
+                SettlementState.NotSent, null));
+            if (s.Statement.Count > StatementLength) s.Statement.RemoveRange(0, s.Statement.Count - StatementLength);
+            s.LastEpoch = epoch;
+            s.SettledCumulativeMicroCredits = cumulativeMicroCredits;
+            changed = true;
+        }
+        if (s.CumulativeMicroCredits == cumulativeMicroCredits)
+        {
+            changed |= s.DirtyReported;
+            s.DirtyReported = false;
+        }
+        if (changed) await WriteAsync();
+        // A credit landed after the ledger read this account: mark it again, so the shard keeps it dirty for the next close.
+        if (s.CumulativeMicroCredits != cumulativeMicroCredits) await ReportDirtyAsync();
+    }
+
+    Task<IReadOnlyList<StatementLine>> IRewardAccountGrain.GetStatementAsync() =>
+        Task.FromResult<IReadOnlyList<StatementLine>>([.. Enumerable.Reverse(state.State.Statement)]);
+
+    private async Task ReportDirtyAsync()
+    {
+        var address = this.GetPrimaryKeyString();
+        await GrainFactory.GetGrain<ILedgerShardGrain>(LedgerShards.Of(address)).MarkDirtyAsync(address);
+        if (state.State.DirtyReported) return;
+        state.State.DirtyReported = true;
         await WriteAsync();
     }
 

@@ -37,6 +37,9 @@ public static class RewardsEndpoints
         var epochActions = app.MapGroup("/epochs").WithTags("Rewards").RequireAuthorization(DePinAuthentication.AdminPolicy);
         epochActions.MapPost("/close", CloseEpochAsync).WithName("closeEpoch").WithSummary("Close the open epoch now (operator action)")
             .Produces<EpochSettlement>().Produces(StatusCodes.Status204NoContent);
+        epochActions.MapGet("/quarantine", GetQuarantineAsync).WithName("getQuarantine")
+            .WithSummary("Accounts kept out of epochs at their last good amount because their entry was bad (operator view)")
+            .Produces<IReadOnlyList<QuarantinedAccount>>();
 
         var settlement = app.MapGroup("/settlement").WithTags("Rewards").RequireAuthorization(DePinAuthentication.ClientPolicy);
         settlement.MapGet("/", GetSettlement).WithName("getSettlement").WithSummary("Where epochs are settled").Produces<SettlementInfo>();
@@ -86,6 +89,9 @@ public static class RewardsEndpoints
         await grains.GetGrain<ILedgerGrain>(0).CloseEpochAsync() is { } e
             ? TypedResults.Ok(e)
             : TypedResults.NoContent();
+
+    private static async Task<IResult> GetQuarantineAsync(IGrainFactory grains) =>
+        TypedResults.Ok(await grains.GetGrain<ILedgerGrain>(0).GetQuarantineAsync());
 
     private static SettlementInfo GetSettlement(SettlementGateway gateway, IOptions<SettlementHostOptions> options) => new(
         options.Value.Mode.ToString(), gateway.IsEnabled, RedactedUrl.Of(gateway.Options?.RpcUrl), gateway.Options?.ChainId,

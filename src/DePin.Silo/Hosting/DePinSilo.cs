@@ -2,6 +2,7 @@ using System.Net;
 using DePin.Abstractions.Rewards;
 using DePin.Grains;
 using DePin.Grains.Jobs;
+using DePin.Grains.Rewards;
 using DePin.Grains.Scheduling;
 using DePin.Grains.Settlement;
 using DePin.Silo.Settlement;
@@ -63,6 +64,7 @@ public static class DePinSilo
                 orleans.Services.AddSingleton<IWorkUnitStore, MemoryWorkUnitStore>();
                 orleans.Services.AddSingleton<IJobOutputStore, MemoryJobOutputStore>();
                 orleans.Services.AddSingleton<IJobIndexStore, MemoryJobIndexStore>();
+                orleans.Services.AddSingleton<IEpochStore, MemoryEpochStore>();
             }
             // Ledger and settlement grains go to silos that can settle (SettlerSiloPlacementFilter).
             var settlementOptions = builder.Configuration.GetSection(SettlementHostOptions.Section).Get<SettlementHostOptions>() ?? new SettlementHostOptions();

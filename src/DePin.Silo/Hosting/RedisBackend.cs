@@ -80,6 +80,7 @@ internal static partial class RedisBackend
                 return Task.CompletedTask;
             });
         }
+        orleans.Services.AddSingleton<DePin.Grains.Rewards.IEpochStore, RedisEpochStore>();
     }
 
     /// <summary>
