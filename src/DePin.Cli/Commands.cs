@@ -470,10 +470,11 @@ public static partial class Cli
                 run.Out.WriteLine("no epochs closed yet (close one with `depin close-epoch`)");
                 return ExitOk;
             }
-            var table = new TextTable("EPOCH", "CLOSED", "ACCOUNTS", "EPOCH CREDITS", "TOTAL CUMULATIVE", "STATE", "MERKLE ROOT").AlignRight(0, 2, 3, 4);
+            var table = new TextTable("EPOCH", "CLOSED", "ACCOUNTS", "PAID", "EPOCH CREDITS", "TOTAL CUMULATIVE", "STATE", "MERKLE ROOT").AlignRight(0, 2, 3, 4, 5);
             foreach (var e in epochs)
             {
-                table.Add(e.Epoch.ToString(CultureInfo.InvariantCulture), Format.Time(e.ClosedAt), e.Entries.Count.ToString(CultureInfo.InvariantCulture),
+                table.Add(e.Epoch.ToString(CultureInfo.InvariantCulture), Format.Time(e.ClosedAt), e.AccountCount.ToString(CultureInfo.InvariantCulture),
+                    e.ChangedAccounts.ToString(CultureInfo.InvariantCulture),
                     Format.Credits(e.EpochMicroCredits), Format.Credits(e.TotalCumulativeMicroCredits), e.State.ToString(), e.MerkleRoot);
             }
             table.Write(run.Out);
@@ -489,6 +490,7 @@ public static partial class Cli
             ("epoch", e.Epoch.ToString(CultureInfo.InvariantCulture)),
             ("closed", Format.Time(e.ClosedAt)),
             ("state", e.State.ToString() + (e.State == SettlementState.NotSent ? " (recorded; not yet settled on chain)" : "")),
+            ("accounts", $"{e.AccountCount} ({e.ChangedAccounts} paid in this epoch)"),
             ("epoch credits", Format.Credits(e.EpochMicroCredits)),
             ("total cumulative", Format.Credits(e.TotalCumulativeMicroCredits)),
             ("merkle root", e.MerkleRoot ?? "-"),

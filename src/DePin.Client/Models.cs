@@ -271,8 +271,12 @@ public sealed record EpochInfo
     public long Epoch { get; init; }
     /// <summary>When it was closed.</summary>
     public DateTimeOffset ClosedAt { get; init; }
-    /// <summary>Batch entries.</summary>
+    /// <summary>The accounts this epoch paid (changed since the last one); empty in <c>GET /epochs</c>, which lists headers.</summary>
     public IReadOnlyList<EpochEntry> Entries { get; init; } = [];
+    /// <summary>Accounts in the epoch's Merkle tree (every account with earnings).</summary>
+    public int AccountCount { get; init; }
+    /// <summary>Accounts whose cumulative amount changed in this epoch.</summary>
+    public int ChangedAccounts { get; init; }
     /// <summary>Sum of cumulative amounts at close.</summary>
     public long TotalCumulativeMicroCredits { get; init; }
     /// <summary>Sum of deltas.</summary>
