@@ -33,6 +33,9 @@ public sealed class RewardAccountGrain(
     /// <summary>How many epochs that paid the account its statement keeps (older lines are in the epoch store's entries).</summary>
     public const int StatementLength = 32;
 
+    /// <summary>Most node ids an account lists.</summary>
+    public const int MaxNodesListed = 256;
+
     async Task<long> IRewardAccountGrain.CreditAsync(IReadOnlyList<UnitCredit> credits)
     {
         var s = state.State;
@@ -43,7 +46,9 @@ public sealed class RewardAccountGrain(
             if (!TryMarkCredited(s, credit.JobId, credit.UnitIndex)) continue;
             added = checked(added + credit.AmountMicroCredits);
             s.UnitsCredited++;
-            s.Nodes.Add(credit.NodeId);
+            // The nodes that earned for this account, for operators to see: bounded (a Sybil farm re-registering keys
+            // would otherwise grow it forever); past the bound a new node replaces the first in order.
+            if (s.Nodes.Add(credit.NodeId) && s.Nodes.Count > MaxNodesListed) s.Nodes.Remove(s.Nodes.Min!);
         }
         if (added > 0)
         {
