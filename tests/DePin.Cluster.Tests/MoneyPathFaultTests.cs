@@ -34,8 +34,11 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
         ["Silo:FaultInjection:Seed"] = seed.ToString(CultureInfo.InvariantCulture),
     };
 
+    // Fails today on grain bugs it finds (lost units, double payment, jobs created by failed submits): each is reported
+    // with job, unit indexes and per-operator figures in the failure message, after every other check has run.
     [Fact]
     [Trait("Category", "MoneyPath")]
+    [Trait("KnownGrainBug", "lost-units,double-payment,orphan-jobs")]
     public async Task Storage_faults_silo_kills_and_a_Redis_crash_mid_run_keep_results_and_pay_each_unit_once()
     {
         var started = Stopwatch.StartNew();
