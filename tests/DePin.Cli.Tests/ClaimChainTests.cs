@@ -23,6 +23,8 @@ public sealed class DevChainSiloFixture : SiloFixture
 /// </summary>
 public sealed class ClaimChainTests(DevChainSiloFixture fixture) : IClassFixture<DevChainSiloFixture>
 {
+    private const string Stranger = "0x000000000000000000000000000000000000dead";
+
     [Fact]
     public async Task Settle_an_epoch_then_claim_it_once_with_the_cli()
     {
@@ -37,11 +39,11 @@ public sealed class ClaimChainTests(DevChainSiloFixture fixture) : IClassFixture
         Assert.True(info.IsLocalDevChain);
         Assert.Contains(info.DistributorAddress!, settlement.Out);
 
-        var nothingYet = await Assert.ThrowsAsync<DePinApiException>(() => client.GetProofAsync(op));
-        Assert.Equal(HttpStatusCode.NotFound, nothingYet.StatusCode);
-        var early = await fixture.RunAsync("claim", op, "--dev-account", "1");
-        Assert.Equal(1, early.ExitCode);
-        Assert.Equal($"error: Nothing to claim: {op} is in no epoch settled on chain yet.", early.Err.Trim());
+        var nothing = await Assert.ThrowsAsync<DePinApiException>(() => client.GetProofAsync(Stranger));
+        Assert.Equal(HttpStatusCode.NotFound, nothing.StatusCode);
+        var strangerClaim = await fixture.RunAsync("claim", Stranger, "--dev-account", "1");
+        Assert.Equal(1, strangerClaim.ExitCode);
+        Assert.Equal($"error: Nothing to claim: {Stranger} is in no epoch settled on chain yet.", strangerClaim.Err.Trim());
 
         // Earn, close, settle.
         var job = await fixture.RunJobAsync("montecarlo-pi", new { samples = 4000, units = 4 });
@@ -101,6 +103,29 @@ public sealed class ClaimChainTests(DevChainSiloFixture fixture) : IClassFixture
         {
             Assert.False(doc.RootElement.GetProperty("claimed").GetBoolean());
             Assert.Equal($"nothing to claim (already claimed up to epoch {epoch})", doc.RootElement.GetProperty("message").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Demo_settles_its_epoch_on_chain_and_claims_for_the_dev_operator()
+    {
+        var outDir = Path.Combine(Path.GetTempPath(), $"depin-demo-{Guid.NewGuid():N}");
+        try
+        {
+            var o = await fixture.RunAsync("demo", "--out", outDir, "--timeout", "120s", "--json");
+            Assert.True(o.ExitCode == 0, o.Out + o.Err);
+            Assert.Contains("confirmed: merkle root 0x", o.Err);
+            Assert.Contains("claiming for operator", o.Err);
+            using var doc = JsonDocument.Parse(o.Out);
+            var settled = doc.RootElement.GetProperty("settlement");
+            Assert.Equal("Confirmed", settled.GetProperty("epoch").GetProperty("state").GetString());
+            var claim = settled.GetProperty("claim");
+            Assert.True(claim.GetProperty("claimed").GetBoolean());
+            Assert.Equal(fixture.Node.OperatorAddress, claim.GetProperty("account").GetString(), ignoreCase: true);
+        }
+        finally
+        {
+            if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true);
         }
     }
 
