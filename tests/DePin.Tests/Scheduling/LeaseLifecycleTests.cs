@@ -3,8 +3,12 @@ using DePin.Abstractions.Nodes;
 using DePin.Abstractions.Scheduling;
 using DePin.Compute.Catalog;
 using DePin.Compute.Devices;
+using DePin.Silo.Leasing;
+using DePin.Silo.Workers;
 using DePin.Tests.Infrastructure;
+using DePin.Worker;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DePin.Tests.Scheduling;
 
@@ -69,6 +73,49 @@ public sealed class LeaseLifecycleTests(LeaseLifecycleTests.Silo fixture) : ICla
     }
 
     [Fact]
+    public async Task The_real_worker_loop_keeps_a_slow_units_lease_by_heartbeat()
+    {
+        var other = await RegisterNodeAsync();
+        var nodeId = await RegisterNodeAsync();
+        var job = await SubmitAsync();
+        var expiredBefore = (await Shard.GetStatsAsync()).Expired;
+
+        // The production worker loop and in-cluster transport; only the report waits for the test, as a slow unit would.
+        var transport = new SlowReportTransport(new ClusterWorkTransport(nodeId, Cpu, fixture.Host.Services.GetRequiredService<LeaseBroker>(),
+            Grains, NullLogger.Instance));
+        using var device = ComputeDevice.CreateVectorCpu();
+        using var executor = new DeviceExecutor(device, KernelCatalog.Default);
+        var worker = new NodeWorker(nodeId, transport, executor,
+            new WorkerLoopOptions { BatchSize = 8, LongPollWait = TimeSpan.FromSeconds(1), HeartbeatInterval = TimeSpan.FromMilliseconds(100) },
+            NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+        var run = worker.RunAsync(stop.Token);
+        try
+        {
+            await transport.Leased.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            for (var beat = 1; beat <= 4; beat++)
+            {
+                var heartbeats = transport.HeartbeatsHolding;
+                fixture.Clock.Advance(LeaseDuration * 0.6);
+                // Two more heartbeats: at least one whole renewal after the clock moved.
+                await Eventually.WaitAsync(() => Task.FromResult(transport.HeartbeatsHolding), n => n >= heartbeats + 2, $"heartbeat {beat}");
+                Assert.Equal(0, await Shard.ExpireLeasesAsync());
+                Assert.Empty(await Shard.LeaseAsync(other, 10, Cpu));
+            }
+
+            transport.FinishUnits();
+            Assert.Equal(JobStatus.Completed, (await WaitTerminalAsync(job)).Status);
+            Assert.Equal(expiredBefore, (await Shard.GetStatsAsync()).Expired);
+        }
+        finally
+        {
+            transport.FinishUnits();
+            await stop.CancelAsync();
+            await run;
+        }
+    }
+
+    [Fact]
     public async Task A_node_that_stops_heartbeating_loses_the_unit_to_another_node_after_the_lease_duration()
     {
         var (a, b) = (await RegisterNodeAsync(), await RegisterNodeAsync());
@@ -111,6 +158,36 @@ public sealed class LeaseLifecycleTests(LeaseLifecycleTests.Silo fixture) : ICla
         Assert.Equal(JobStatus.Failed, failed.Status);
         Assert.Contains("lease expired 3 times", failed.Error);
         Assert.Empty(await Shard.LeaseAsync(await RegisterNodeAsync(), 10, Cpu)); // the unit is gone with its job
+    }
+
+    /// <summary>Passes everything through, but holds reports until <see cref="FinishUnits"/>; counts heartbeats that renew a held batch.</summary>
+    private sealed class SlowReportTransport(IWorkTransport inner) : IWorkTransport
+    {
+        private readonly TaskCompletionSource _finish = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _heartbeatsHolding;
+
+        public TaskCompletionSource Leased { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public int HeartbeatsHolding => Volatile.Read(ref _heartbeatsHolding);
+        public void FinishUnits() => _finish.TrySetResult();
+
+        public async Task<LeaseBatch> LeaseAsync(int max, TimeSpan wait, CancellationToken cancellationToken)
+        {
+            var batch = await inner.LeaseAsync(max, wait, cancellationToken);
+            if (batch.Leases.Count > 0) Leased.TrySetResult();
+            return batch;
+        }
+
+        public async Task ReportAsync(LeaseBatch batch, IReadOnlyList<UnitResult> results, CancellationToken cancellationToken)
+        {
+            await _finish.Task;
+            await inner.ReportAsync(batch, results, cancellationToken);
+        }
+
+        public async Task HeartbeatAsync(IReadOnlyCollection<LeaseBatch> held, CancellationToken cancellationToken)
+        {
+            await inner.HeartbeatAsync(held, cancellationToken);
+            if (held.Count > 0) Interlocked.Increment(ref _heartbeatsHolding);
+        }
     }
 
     private UnitResult Execute(WorkUnitLease lease)
