@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Sockets;
+
 namespace DePin.Cli.Tests;
 
 /// <summary>What one in-process run of the CLI printed and returned.</summary>
@@ -6,8 +9,18 @@ public sealed record Outcome(int ExitCode, string Out, string Err);
 /// <summary>Runs the CLI in process over real HTTP, capturing its output.</summary>
 public static class CliRun
 {
+    // Bound but never listening: the port stays ours (no silo can take it) and every connection to it is refused.
+    private static readonly Socket Reserved = Reserve();
+
     /// <summary>An address nothing listens on: a command that should send no request fails loudly if it does.</summary>
-    public static readonly Uri Nowhere = new($"http://127.0.0.1:{DePin.Tests.Infrastructure.TestSilo.FreePort()}");
+    public static readonly Uri Nowhere = new($"http://127.0.0.1:{((IPEndPoint)Reserved.LocalEndPoint!).Port}");
+
+    private static Socket Reserve()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return socket;
+    }
 
     /// <summary>
     /// Runs <paramref name="args"/> against <paramref name="api"/> (null = <see cref="Nowhere"/>) with
