@@ -80,7 +80,7 @@ public sealed class NodeDirectoryGrain(
         var pruned = 0;
         foreach (var batch in candidates.Chunk(PruneBatch))
         {
-            var outcomes = await Task.WhenAll(batch.Select(id => GrainFactory.GetGrain<INodeGrain>(id).PruneIfUnseenAsync(cutoff)));
+            var outcomes = await Task.WhenAll(batch.Select(id => PruneNodeAsync(id, cutoff)));
             for (var i = 0; i < batch.Length; i++)
             {
                 if (outcomes[i] is { } seen)
@@ -99,6 +99,20 @@ public sealed class NodeDirectoryGrain(
         if (changed) await state.WriteStateAsync();
         if (pruned > 0) logger.LogInformation("Node directory shard {Shard}: pruned {Pruned} node(s) not seen since {Cutoff:u}", this.GetPrimaryKeyLong(), pruned, cutoff);
         return pruned;
+    }
+
+    /// <summary>Asks one node; a node that cannot answer now is kept and asked again at the next sweep.</summary>
+    private async Task<DateTimeOffset?> PruneNodeAsync(string nodeId, DateTimeOffset cutoff)
+    {
+        try
+        {
+            return await GrainFactory.GetGrain<INodeGrain>(nodeId).PruneIfUnseenAsync(cutoff);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Node directory shard {Shard}: could not prune node {NodeId}; trying again at the next sweep", this.GetPrimaryKeyLong(), nodeId);
+            return cutoff;
+        }
     }
 
     async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
