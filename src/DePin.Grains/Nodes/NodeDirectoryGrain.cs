@@ -124,8 +124,16 @@ public sealed class NodeDirectoryGrain(
     {
         if (_reminderRegistered) return;
         var period = options.Value.PruneInterval;
-        await this.RegisterOrUpdateReminder(PruneReminder, period, period);
-        _reminderRegistered = true;
+        try
+        {
+            await this.RegisterOrUpdateReminder(PruneReminder, period, period);
+            _reminderRegistered = true;
+        }
+        catch (Exception ex)
+        {
+            // Listing and registering must not fail with the reminder table; the next activation or new node tries again.
+            logger.LogWarning(ex, "Node directory shard {Shard}: could not register the prune reminder", this.GetPrimaryKeyLong());
+        }
     }
 }
 
