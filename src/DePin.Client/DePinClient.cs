@@ -238,8 +238,15 @@ public sealed class DePinClient : IDisposable
         GetJsonAsync<IReadOnlyList<NodeInfo>>("nodes", cancellationToken);
 
     /// <summary>One node (<c>GET /nodes/{id}</c>).</summary>
-    public Task<NodeInfo> GetNodeAsync(string nodeId, CancellationToken cancellationToken = default) =>
-        GetJsonAsync<NodeInfo>("nodes/" + Escape(nodeId), cancellationToken);
+    /// <remarks>
+    /// Node ids hold a slash (<c>{node}/{device}</c>) and the route takes the rest of the path, so each segment is escaped on its
+    /// own: an escaped slash (<c>%2F</c>) would reach the server undecoded and name no node.
+    /// </remarks>
+    public Task<NodeInfo> GetNodeAsync(string nodeId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(nodeId);
+        return GetJsonAsync<NodeInfo>("nodes/" + string.Join('/', nodeId.Split('/').Select(Uri.EscapeDataString)), cancellationToken);
+    }
 
     /// <summary>An operator's earnings (<c>GET /accounts/{address}</c>); 400 for a malformed address, 404 when nothing was credited.</summary>
     public Task<AccountInfo> GetAccountAsync(string address, CancellationToken cancellationToken = default) =>

@@ -1,43 +1,28 @@
-using System.Net;
-
 namespace DePin.Cli.Tests;
 
-/// <summary>Which API key the CLI sends, and how it reports 401/403.</summary>
-public sealed class ApiKeyTests : IDisposable
+/// <summary>Which API key the CLI sends, shown by what a real silo accepts and refuses.</summary>
+public sealed class ApiKeyTests(SiloFixture fixture) : IClassFixture<SiloFixture>, IDisposable
 {
-    private const string OptionKey = "dpk_00000000000000aa_option";
-    private const string EnvKey = "dpk_00000000000000bb_environment";
-    private const string FileKey = "dpk_00000000000000cc_file";
-    private const string LocalClientKey = "dpk_00000000000000dd_localclient";
-    private const string LocalAdminKey = "dpk_00000000000000ee_localadmin";
+    private const string Bogus = "dpk_00000000000000aa_notakey";
 
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("depin-cli-keys-");
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    private string LocalKeys()
+    private string KeysDirectory(string clientKey, string adminKey)
     {
-        var keys = Path.Combine(_dir.FullName, "keys");
+        var keys = Path.Combine(_dir.FullName, Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(keys);
-        File.WriteAllText(Path.Combine(keys, "client.key"), LocalClientKey + "\n");
-        File.WriteAllText(Path.Combine(keys, "admin.key"), LocalAdminKey + "\n");
+        File.WriteAllText(Path.Combine(keys, "client.key"), clientKey + "\n");
+        File.WriteAllText(Path.Combine(keys, "admin.key"), adminKey + "\n");
         return keys;
     }
 
-    private static (StubHandler Stub, List<string?> Sent) Recording()
+    private string KeyFile(string key)
     {
-        var sent = new List<string?>();
-        var stub = new StubHandler(r =>
-        {
-            lock (sent) sent.Add(r.Headers.Authorization?.ToString());
-            return r.RequestUri!.AbsolutePath switch
-            {
-                "/epochs/close" => new HttpResponseMessage(HttpStatusCode.NoContent),
-                "/keys" => StubHandler.Json("""[{"keyId":"00000000000000dd","role":"client","name":"bootstrap client","createdAt":"2025-01-01T00:00:00+00:00","revokedAt":null}]"""),
-                _ => StubHandler.Json("[]"),
-            };
-        });
-        return (stub, sent);
+        var path = Path.Combine(_dir.FullName, Guid.NewGuid().ToString("N")[..8] + ".key");
+        File.WriteAllText(path, key + "\n");
+        return path;
     }
 
     private static Func<string, string?> Env(string? key = null, string? file = null) => name => name switch
@@ -47,92 +32,86 @@ public sealed class ApiKeyTests : IDisposable
         _ => null,
     };
 
+    private Task<Outcome> Jobs(Func<string, string?> env, string? keys, params string[] extra) =>
+        CliRun.RunAsync(fixture.Silo.BaseAddress, env, keys, ["jobs", .. extra]);
+
     [Fact]
     public async Task Option_beats_environment_beats_key_file_beats_local_keys()
     {
-        var keyFile = Path.Combine(_dir.FullName, "my.key");
-        await File.WriteAllTextAsync(keyFile, FileKey + "\n");
-        var keys = LocalKeys();
+        var good = fixture.Silo.ClientKey;
+        // Each source is used when the ones above it are absent, and wins over every one below it (a bogus key there is never sent).
+        Assert.Equal(0, (await Jobs(Env(Bogus, KeyFile(Bogus)), KeysDirectory(Bogus, Bogus), "--api-key", good)).ExitCode);
+        Assert.Equal(0, (await Jobs(Env(good, KeyFile(Bogus)), KeysDirectory(Bogus, Bogus))).ExitCode);
+        Assert.Equal(0, (await Jobs(Env(null, KeyFile(good)), KeysDirectory(Bogus, Bogus))).ExitCode);
+        Assert.Equal(0, (await Jobs(Env(), KeysDirectory(good, Bogus))).ExitCode);
 
-        var (stub, sent) = Recording();
-        Assert.Equal(0, (await CliRun.RunAsync(stub, Env(EnvKey, keyFile), keys, ["jobs", "--api-key", OptionKey])).ExitCode);
-        Assert.Equal(0, (await CliRun.RunAsync(stub, Env(EnvKey, keyFile), keys, ["jobs"])).ExitCode);
-        Assert.Equal(0, (await CliRun.RunAsync(stub, Env(null, keyFile), keys, ["jobs"])).ExitCode);
-        Assert.Equal(0, (await CliRun.RunAsync(stub, Env(), keys, ["jobs"])).ExitCode);
-        Assert.Equal(0, (await CliRun.RunAsync(stub, Env(), null, ["jobs"])).ExitCode);
-        Assert.Equal([$"Bearer {OptionKey}", $"Bearer {EnvKey}", $"Bearer {FileKey}", $"Bearer {LocalClientKey}", null], sent);
+        // And the source above a good one is really the one sent: a bogus key there is refused.
+        Assert.Equal(1, (await Jobs(Env(good), null, "--api-key", Bogus)).ExitCode);
+        Assert.Equal(1, (await Jobs(Env(Bogus, KeyFile(good)), null)).ExitCode);
+        Assert.Equal(1, (await Jobs(Env(null, KeyFile(Bogus)), KeysDirectory(good, good))).ExitCode);
+
+        var none = await Jobs(Env(), null);
+        Assert.Equal(1, none.ExitCode);
+        Assert.Contains("(401)", none.Err);
+        Assert.Contains("--api-key", none.Err);
+        Assert.Single(none.Err.Trim().Split('\n'));
+        Assert.DoesNotContain("Exception", none.Err);
     }
 
     [Fact]
     public async Task Admin_commands_pick_the_local_admin_key()
     {
-        var keys = LocalKeys();
-        var (stub, sent) = Recording();
-        Assert.Equal(0, (await CliRun.RunAsync(stub, Env(), keys, ["close-epoch"])).ExitCode);
-        var list = await CliRun.RunAsync(stub, Env(), keys, ["admin", "keys", "list"]);
-        Assert.Equal(0, list.ExitCode);
-        Assert.Contains("00000000000000dd", list.Out);
-        Assert.Contains("bootstrap client", list.Out);
-        Assert.Equal([$"Bearer {LocalAdminKey}", $"Bearer {LocalAdminKey}"], sent);
+        var keys = KeysDirectory(fixture.Silo.ClientKey, fixture.Silo.AdminKey);
+        var list = await CliRun.RunAsync(fixture.Silo.BaseAddress, Env(), keys, ["admin", "keys", "list"]);
+        Assert.True(list.ExitCode == 0, list.Err);
+        Assert.Contains("client", list.Out);
+        Assert.Contains("admin", list.Out);
+
+        // With only a client key, the same command is forbidden: a one-line 403.
+        var forbidden = await CliRun.RunAsync(fixture.Silo.BaseAddress, Env(fixture.Silo.ClientKey), null, ["admin", "keys", "list"]);
+        Assert.Equal(1, forbidden.ExitCode);
+        Assert.Contains("(403)", forbidden.Err);
+        Assert.Single(forbidden.Err.Trim().Split('\n'));
     }
 
     [Fact]
     public async Task An_unreadable_key_file_is_a_one_line_error_without_a_request()
     {
-        var (stub, sent) = Recording();
-        var o = await CliRun.RunAsync(stub, Env(null, Path.Combine(_dir.FullName, "missing.key")), null, ["jobs"]);
+        var o = await CliRun.RunAsync(CliRun.Nowhere, Env(null, Path.Combine(_dir.FullName, "missing.key")), null, ["jobs"]);
         Assert.Equal(1, o.ExitCode);
         Assert.StartsWith("error: cannot read the API key file", o.Err);
         Assert.Single(o.Err.Trim().Split('\n'));
-        Assert.Empty(sent);
-    }
-
-    [Theory]
-    [InlineData(HttpStatusCode.Unauthorized, "API key required", "--api-key")]
-    [InlineData(HttpStatusCode.Forbidden, "Forbidden", "(403)")]
-    public async Task Unauthorized_and_forbidden_are_one_line_errors_with_exit_1(HttpStatusCode status, string title, string expected)
-    {
-        var stub = new StubHandler(_ => StubHandler.Problem(status, title, "needs a key"));
-        var o = await CliRun.RunAsync(stub, Env(), null, ["close-epoch"]);
-        Assert.Equal(1, o.ExitCode);
-        Assert.Contains(expected, o.Err);
-        Assert.Contains(title, o.Err);
-        Assert.Single(o.Err.Trim().Split('\n'));
-        Assert.DoesNotContain("Exception", o.Err);
     }
 
     [Fact]
-    public async Task Keys_create_prints_the_key_once_on_stdout()
+    public async Task Keys_create_prints_the_key_once_list_shows_it_and_revoke_ends_it()
     {
-        string? body = null;
-        var stub = new StubHandler(r =>
-        {
-            body = r.Content!.ReadAsStringAsync().Result;
-            return StubHandler.Json("""{"key":"dpk_0123456789abcdef_secret","keyId":"0123456789abcdef","role":"admin","name":"ops","createdAt":"2025-01-01T00:00:00+00:00"}""",
-                HttpStatusCode.Created);
-        });
-        var o = await CliRun.RunAsync(stub, Env(), null, ["admin", "keys", "create", "--role", "admin", "--name", "ops"]);
-        Assert.Equal(0, o.ExitCode);
-        Assert.Equal("dpk_0123456789abcdef_secret", o.Out.Trim());
-        Assert.Contains("shown only now", o.Err);
-        Assert.Contains("\"role\":\"admin\"", body);
-        Assert.Contains("\"name\":\"ops\"", body);
+        var created = await fixture.RunAsync("admin", "keys", "create", "--role", "client", "--name", "ops-cli");
+        Assert.True(created.ExitCode == 0, created.Err);
+        var key = created.Out.Trim();
+        Assert.StartsWith("dpk_", key);
+        Assert.Contains("shown only now", created.Err);
 
-        var bad = await CliRun.RunAsync(stub, Env(), null, ["admin", "keys", "create", "--role", "root"]);
-        Assert.NotEqual(0, bad.ExitCode);
-    }
+        Assert.Equal(0, (await Jobs(Env(key), null)).ExitCode);
+        var list = await fixture.RunAsync("admin", "keys", "list", "--json");
+        Assert.Contains("ops-cli", list.Out);
+        Assert.DoesNotContain(key, list.Out);
 
-    [Fact]
-    public async Task Submit_sends_the_idempotency_key()
-    {
-        string? sent = null;
-        var stub = new StubHandler(r =>
-        {
-            sent = r.Headers.TryGetValues("Idempotency-Key", out var v) ? v.Single() : null;
-            return StubHandler.Json(StubHandler.JobJson("job1", "Submitted", 0, 1, "montecarlo-pi"), HttpStatusCode.Accepted);
-        });
-        var o = await CliRun.RunAsync(stub, Env(), null, ["submit", "montecarlo-pi", "--params", """{"samples":1000,"units":1}""", "--idempotency-key", "nightly-7"]);
-        Assert.Equal(0, o.ExitCode);
-        Assert.Equal("nightly-7", sent);
+        var keyId = key.Split('_')[1];
+        var revoked = await fixture.RunAsync("admin", "keys", "revoke", keyId);
+        Assert.True(revoked.ExitCode == 0, revoked.Err);
+        Assert.Contains(keyId, revoked.Out);
+
+        var unknown = await fixture.RunAsync("admin", "keys", "revoke", "00000000deadbeef");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.StartsWith("error: ", unknown.Err);
+        Assert.Contains("00000000deadbeef", unknown.Err);
+
+        var badRole = await fixture.RunAsync("admin", "keys", "create", "--role", "root");
+        Assert.NotEqual(0, badRole.ExitCode);
+
+        var forbidden = await fixture.RunAsync("admin", "keys", "create", "--role", "admin", "--api-key", fixture.Silo.ClientKey);
+        Assert.Equal(1, forbidden.ExitCode);
+        Assert.Contains("(403)", forbidden.Err);
     }
 }

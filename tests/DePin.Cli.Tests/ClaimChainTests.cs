@@ -1,97 +1,136 @@
-using System.Numerics;
+using System.Net;
 using System.Text.Json;
-using DePin.Settlement;
-using DePin.Settlement.DevChain;
-using DePin.Settlement.Keys;
-using DePin.Settlement.Merkle;
+using DePin.Client;
+using DePin.Tests.Infrastructure;
 
 namespace DePin.Cli.Tests;
 
-/// <summary>
-/// `depin claim` against a real local anvil (npm-installed, like DePin.Settlement.Tests; a missing binary fails with `npm ci` advice).
-/// The API is a stub serving the proof of a tree settled directly with <see cref="EpochSettler"/>.
-/// </summary>
-public class ClaimChainTests
+/// <summary>A real silo settling on a local anvil chain (Settlement:Mode=DevChain; anvil is npm-installed, `npm ci`).</summary>
+public sealed class DevChainSiloFixture : SiloFixture
 {
-    [Fact]
-    public async Task Claim_OnAnvil_PaysOnce_ThenNothingToClaim()
+    /// <inheritdoc />
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
-        await using var node = await AnvilNode.StartAsync();
-        var owner = DevChainKeys.Account0();
-        var contracts = new SettlementContracts(node.RpcUrl, owner, node.ChainId);
-        var d = await contracts.DeployAsync();
-        var one = BigInteger.Pow(10, 18);
-        await contracts.FundDistributorAsync(d, 100 * one);
-        var op = DevChainKeys.Account2Address;
-        var amount = 3 * one / 2; // 1.5 tokens
-        var tree = CumulativeMerkleTree.Build([new CumulativeLeaf(op, amount), new CumulativeLeaf(DevChainKeys.Account1Address, one)]);
-        var settler = new EpochSettler(new SettlementOptions
-        {
-            RpcUrl = node.RpcUrl,
-            DistributorAddress = d.DistributorAddress,
-            TokenAddress = d.TokenAddress,
-            ChainId = node.ChainId,
-            ReceiptTimeout = TimeSpan.FromSeconds(10),
-            PollInterval = TimeSpan.FromMilliseconds(50),
-        }, owner);
-        var signed = await settler.PrepareAsync(1, tree);
-        await settler.BroadcastAsync(signed);
-        await settler.WaitForConfirmationAsync(signed, 1, TimeSpan.FromSeconds(10));
+        ["Settlement:Mode"] = "DevChain",
+        ["Settlement:PollInterval"] = "00:00:00.100",
+    };
+}
 
-        var proofJson = JsonSerializer.Serialize(new
-        {
-            address = op.ToLowerInvariant(),
-            epoch = 1,
-            cumulativeMicroCredits = 1_500_000,
-            cumulativeAmountWei = amount.ToString(),
-            proof = tree.GetProofHex(op),
-            merkleRoot = tree.Root,
-            distributorAddress = d.DistributorAddress,
-            tokenAddress = d.TokenAddress,
-            chainId = node.ChainId,
-            rpcUrl = node.RpcUrl,
-            transactionHash = signed.TxHash,
-        });
-        var stub = new StubHandler(_ => StubHandler.Json(proofJson));
+/// <summary>
+/// `depin settlement`, `statement` and `claim`, and the client's proof and epoch-settlement calls, against a real silo whose
+/// epochs are posted on a local anvil chain: the embedded worker's operator (anvil's public dev account #1) earns credits,
+/// an epoch is closed and confirmed, and the operator claims exactly once.
+/// </summary>
+public sealed class ClaimChainTests(DevChainSiloFixture fixture) : IClassFixture<DevChainSiloFixture>
+{
+    private const string Stranger = "0x000000000000000000000000000000000000dead";
 
-        async Task<(int Code, string Out, string Err)> Claim(params string[] extra)
-        {
-            var stdout = new StringWriter();
-            var stderr = new StringWriter();
-            var code = await Cli.RunAsync(["claim", op, "--dev-account", "2", "--api", "http://api.test", .. extra],
-                new CliContext { Out = stdout, Error = stderr, Handler = stub });
-            return (code, stdout.ToString(), stderr.ToString());
-        }
+    [Fact]
+    public async Task Settle_an_epoch_then_claim_it_once_with_the_cli()
+    {
+        var op = fixture.Node.OperatorAddress;
+        using var client = fixture.Client();
 
-        var first = await Claim();
-        Assert.True(first.Code == 0, first.Out + first.Err);
-        Assert.Contains("claimed:       1.5 tokens (1500000000000000000 wei)", first.Out);
-        Assert.Contains("token balance: 1.5 tokens", first.Out);
+        var settlement = await fixture.RunAsync("settlement");
+        Assert.True(settlement.ExitCode == 0, settlement.Err);
+        Assert.Contains("DevChain", settlement.Out);
+        Assert.Contains("31337 (local anvil dev chain)", settlement.Out);
+        var info = await client.GetSettlementAsync();
+        Assert.True(info.IsLocalDevChain);
+        Assert.Contains(info.DistributorAddress!, settlement.Out);
+
+        var nothing = await Assert.ThrowsAsync<DePinApiException>(() => client.GetProofAsync(Stranger));
+        Assert.Equal(HttpStatusCode.NotFound, nothing.StatusCode);
+        var strangerClaim = await fixture.RunAsync("claim", Stranger, "--dev-account", "1");
+        Assert.Equal(1, strangerClaim.ExitCode);
+        Assert.Equal($"error: Nothing to claim: {Stranger} is in no epoch settled on chain yet.", strangerClaim.Err.Trim());
+
+        // Earn, close, settle.
+        var job = await fixture.RunJobAsync("montecarlo-pi", new { samples = 4000, units = 4 });
+        var account = await fixture.WaitForCreditsAsync(job.PriceMicroCredits);
+        var closed = await fixture.RunAsync("close-epoch", "--json");
+        Assert.True(closed.ExitCode == 0, closed.Err);
+        long epoch;
+        using (var doc = JsonDocument.Parse(closed.Out)) epoch = doc.RootElement.GetProperty("epoch").GetInt64();
+        var seen = new List<SettlementState>();
+        var confirmed = await client.WaitForEpochSettledAsync(epoch, TimeSpan.FromSeconds(60), new Sync<EpochInfo>(e => seen.Add(e.State)), TimeSpan.FromMilliseconds(50));
+        Assert.Equal(SettlementState.Confirmed, confirmed.State);
+        Assert.Equal(SettlementState.Confirmed, seen[^1]);
+        Assert.StartsWith("0x", confirmed.TransactionHash);
+
+        var proof = await client.GetProofAsync(op);
+        Assert.Equal(epoch, proof.Epoch);
+        Assert.Equal(account.CumulativeMicroCredits, proof.CumulativeMicroCredits);
+        Assert.All(proof.ProofBytes(), b => Assert.Equal(32, b.Length));
+
+        var statement = await fixture.RunAsync("statement", op);
+        Assert.True(statement.ExitCode == 0, statement.Err);
+        Assert.Contains("Confirmed", statement.Out);
+        Assert.Contains(confirmed.TransactionHash!, statement.Out);
+
+        // Refusals that need the proof first, then nothing is sent.
+        var unset = await fixture.RunAsync("claim", op, "--private-key-env", "DEPIN_TEST_KEY");
+        Assert.Equal(1, unset.ExitCode);
+        Assert.Contains("'DEPIN_TEST_KEY'", unset.Err);
+        Assert.Contains("not set", unset.Err);
+        var malformed = await CliRun.RunAsync(fixture.Silo.BaseAddress, n => n == "DEPIN_TEST_KEY" ? "0xsecretish" : null, fixture.Silo.KeysDirectory,
+            ["claim", op, "--private-key-env", "DEPIN_TEST_KEY"]);
+        Assert.Equal(1, malformed.ExitCode);
+        Assert.Contains("does not hold a private key", malformed.Err);
+        Assert.DoesNotContain("secretish", malformed.Err);
+        var missing = Path.Combine(Path.GetTempPath(), $"depin-missing-{Guid.NewGuid():N}.json");
+        var keystore = await fixture.RunAsync("claim", op, "--keystore", missing, "--password-file", missing + ".pw");
+        Assert.Equal(1, keystore.ExitCode);
+        Assert.Contains("not found", keystore.Err);
+        var rpc = $"http://127.0.0.1:{TestSilo.FreePort()}";
+        var unreachable = await fixture.RunAsync("claim", op, "--dev-account", "1", "--rpc", rpc);
+        Assert.Equal(2, unreachable.ExitCode);
+        Assert.Contains($"cannot reach the chain RPC at {rpc}", unreachable.Err);
+        var badRpc = await fixture.RunAsync("claim", op, "--dev-account", "1", "--rpc", "ftp://nope");
+        Assert.Equal(1, badRpc.ExitCode);
+        Assert.Contains("'ftp://nope' is not an http(s) URL", badRpc.Err);
+
+        // The claim pays once.
+        var first = await fixture.RunAsync("claim", op, "--dev-account", "1");
+        Assert.True(first.ExitCode == 0, first.Out + first.Err);
+        Assert.Contains("claimed:", first.Out);
+        Assert.Contains(proof.CumulativeAmountWei + " wei", first.Out);
         Assert.Matches("transaction: +0x[0-9a-f]{64}", first.Out);
-        Assert.Equal(amount, await contracts.BalanceOfAsync(d.TokenAddress, op));
 
-        var again = await Claim("--json");
-        Assert.Equal(0, again.Code);
-        using var doc = JsonDocument.Parse(again.Out);
-        Assert.False(doc.RootElement.GetProperty("claimed").GetBoolean());
-        Assert.Equal("nothing to claim (already claimed up to epoch 1)", doc.RootElement.GetProperty("message").GetString());
-        Assert.Equal("1.5", doc.RootElement.GetProperty("balanceTokens").GetString());
-        Assert.Equal(amount, await contracts.BalanceOfAsync(d.TokenAddress, op));
-
-        var text = await Claim();
-        Assert.Equal(0, text.Code);
-        Assert.StartsWith("nothing to claim (already claimed up to epoch 1)", text.Out);
-
-        // A proof for another chain id than the RPC serves is refused before anything is sent.
-        var wrongErr = new StringWriter();
-        var wrongChain = await Cli.RunAsync(["claim", op, "--private-key-env", "K", "--api", "http://api.test"], new CliContext
+        var again = await fixture.RunAsync("claim", op, "--dev-account", "1", "--json");
+        Assert.True(again.ExitCode == 0, again.Out + again.Err);
+        using (var doc = JsonDocument.Parse(again.Out))
         {
-            Out = new StringWriter(),
-            Error = wrongErr,
-            Handler = new StubHandler(_ => StubHandler.Json(proofJson.Replace($"\"chainId\":{node.ChainId}", "\"chainId\":5"))),
-            GetEnvironmentVariable = n => n == "K" ? DevChainKeys.Account1PrivateKey : null,
-        });
-        Assert.Equal(1, wrongChain);
-        Assert.Contains($"serves chain {node.ChainId}, but the proof is for chain 5", wrongErr.ToString());
+            Assert.False(doc.RootElement.GetProperty("claimed").GetBoolean());
+            Assert.Equal($"nothing to claim (already claimed up to epoch {epoch})", doc.RootElement.GetProperty("message").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Demo_settles_its_epoch_on_chain_and_claims_for_the_dev_operator()
+    {
+        var outDir = Path.Combine(Path.GetTempPath(), $"depin-demo-{Guid.NewGuid():N}");
+        try
+        {
+            var o = await fixture.RunAsync("demo", "--out", outDir, "--timeout", "120s", "--json");
+            Assert.True(o.ExitCode == 0, o.Out + o.Err);
+            Assert.Contains("confirmed: merkle root 0x", o.Err);
+            Assert.Contains("claiming for operator", o.Err);
+            using var doc = JsonDocument.Parse(o.Out);
+            var settled = doc.RootElement.GetProperty("settlement");
+            Assert.Equal("Confirmed", settled.GetProperty("epoch").GetProperty("state").GetString());
+            var claim = settled.GetProperty("claim");
+            Assert.True(claim.GetProperty("claimed").GetBoolean());
+            Assert.Equal(fixture.Node.OperatorAddress, claim.GetProperty("account").GetString(), ignoreCase: true);
+        }
+        finally
+        {
+            if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true);
+        }
+    }
+
+    private sealed class Sync<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
     }
 }

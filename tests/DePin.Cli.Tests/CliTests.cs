@@ -1,126 +1,85 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 
 namespace DePin.Cli.Tests;
 
-public class CliTests
+/// <summary>
+/// Every `depin` command that calls the API, against a real silo: what it prints on success, and how a refusal's
+/// problem+json detail becomes a one-line message with exit 1.
+/// </summary>
+public sealed class CliTests(SiloFixture fixture) : IClassFixture<SiloFixture>
 {
-    private static Task<Outcome> Run(StubHandler? handler, params string[] args) => CliRun.RunAsync(handler, null, args);
+    private const string Stranger = "0x000000000000000000000000000000000000dead";
 
-    private static void NoStackTrace(Outcome o)
+    private static void Refused(Outcome o, string expectedPrefix)
     {
+        Assert.True(o.ExitCode == 1, $"exit {o.ExitCode}: {o.Out}{o.Err}");
+        Assert.StartsWith(expectedPrefix, o.Err);
+        Assert.Single(o.Err.Trim().Split('\n'));
+        Assert.Equal("", o.Out);
         Assert.DoesNotContain("   at ", o.Err);
         Assert.DoesNotContain("Exception", o.Err);
     }
 
+    private static void Ok(Outcome o) => Assert.True(o.ExitCode == 0, $"exit {o.ExitCode}: {o.Out}{o.Err}");
+
+    // ------------------------------------------------------------------ no request
+
     [Fact]
-    public async Task UsageError_MissingParameters_NonZeroWithMessage()
+    public async Task Usage_errors_exit_non_zero_without_a_request()
     {
-        var o = await Run(new StubHandler(_ => throw new InvalidOperationException("no request expected")), "submit", "saxpy");
-        Assert.NotEqual(0, o.ExitCode);
-        Assert.Contains("Kernel parameters are required", o.Err);
+        var missing = await CliRun.OfflineAsync("submit", "saxpy");
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains("Kernel parameters are required", missing.Err);
+
+        var unknown = await CliRun.OfflineAsync("frobnicate");
+        Assert.NotEqual(0, unknown.ExitCode);
+        Assert.Contains("frobnicate", unknown.Err);
+
+        var duration = await CliRun.OfflineAsync("wait-ready", "--timeout", "soon");
+        Assert.NotEqual(0, duration.ExitCode);
+        Assert.Contains("'soon' is not a duration", duration.Err);
+
+        var json = await CliRun.OfflineAsync("submit", "saxpy", "--params", "{not json");
+        Assert.Equal(1, json.ExitCode);
+        Assert.StartsWith("error: the parameters in --params are not valid JSON", json.Err);
     }
 
     [Fact]
-    public async Task UsageError_UnknownCommand_NonZero()
+    public async Task Connection_refused_is_exit_2_and_names_the_url()
     {
-        var o = await Run(null, "frobnicate");
-        Assert.NotEqual(0, o.ExitCode);
-        Assert.Contains("frobnicate", o.Err);
+        var o = await CliRun.OfflineAsync("kernels");
+        Assert.Equal(2, o.ExitCode);
+        Assert.Contains(CliRun.Nowhere.ToString(), o.Err);
+        Assert.Contains("cannot connect", o.Err);
+        Assert.DoesNotContain("   at ", o.Err);
     }
 
-    [Fact]
-    public async Task UsageError_BadDuration_NonZero()
-    {
-        var o = await Run(null, "wait-ready", "--timeout", "soon");
-        Assert.NotEqual(0, o.ExitCode);
-        Assert.Contains("'soon' is not a duration", o.Err);
-    }
+    // ------------------------------------------------------------------ jobs
 
     [Fact]
-    public async Task InvalidParamsJson_IsAnErrorWithoutRequest()
-    {
-        var stub = new StubHandler(_ => throw new InvalidOperationException("no request expected"));
-        var o = await Run(stub, "submit", "saxpy", "--params", "{not json");
-        Assert.Equal(1, o.ExitCode);
-        Assert.StartsWith("error: the parameters in --params are not valid JSON", o.Err);
-        Assert.Empty(stub.Requests);
-        NoStackTrace(o);
-    }
-
-    [Fact]
-    public async Task ConnectionRefused_Exit2_NamesTheUrl()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = await Cli.RunAsync(["kernels", "--api", $"http://127.0.0.1:{port}"], stdout, stderr);
-
-        Assert.Equal(2, code);
-        var err = stderr.ToString();
-        Assert.Contains($"http://127.0.0.1:{port}/", err);
-        Assert.Contains("cannot connect", err);
-        Assert.DoesNotContain("   at ", err);
-    }
-
-    [Fact]
-    public async Task MalformedAddress_PrintsApiProblem_Exit1()
-    {
-        var stub = new StubHandler(r => StubHandler.Problem(HttpStatusCode.BadRequest, "Malformed address",
-            $"'{Uri.UnescapeDataString(r.RequestUri!.AbsolutePath["/accounts/".Length..])}' is not an EVM address (0x followed by 40 hex digits)."));
-        var o = await Run(stub, "account", "0xnope");
-
-        Assert.Equal(1, o.ExitCode);
-        Assert.Equal("error: Malformed address: '0xnope' is not an EVM address (0x followed by 40 hex digits).", o.Err.Trim());
-        Assert.Equal("", o.Out);
-        Assert.Equal("/accounts/0xnope", Assert.Single(stub.Requests).PathAndQuery);
-    }
-
-    [Fact]
-    public async Task Submit_PrintsJobId_AndSendsOptions()
-    {
-        var stub = new StubHandler(_ => StubHandler.Json(StubHandler.JobJson("job42", "Submitted", 0, 8, "montecarlo-pi"), HttpStatusCode.Accepted));
-        var o = await Run(stub, "submit", "montecarlo-pi", "--params", """{"samples":1000,"units":8}""", "--redundancy", "2", "--priority", "5", "--max-price", "9000");
-
-        Assert.Equal(0, o.ExitCode);
-        Assert.Equal("job42", o.Out.Trim());
-        using var body = JsonDocument.Parse(Assert.Single(stub.Requests).Body!);
-        Assert.Equal("montecarlo-pi", body.RootElement.GetProperty("kernel").GetString());
-        Assert.Equal(8, body.RootElement.GetProperty("parameters").GetProperty("units").GetInt32());
-        Assert.Equal(2, body.RootElement.GetProperty("redundancy").GetInt32());
-        Assert.Equal(5, body.RootElement.GetProperty("priority").GetInt32());
-        Assert.Equal(9000, body.RootElement.GetProperty("maxPriceMicroCredits").GetInt64());
-    }
-
-    [Fact]
-    public async Task Submit_ParamsFile_Wait_ShowsProgressAndSummary()
+    public async Task Submit_with_wait_shows_progress_and_the_result_summary()
     {
         var file = Path.Combine(Path.GetTempPath(), $"depin-params-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(file, """{"a":2,"x":[1],"y":[1]}""");
-        int polls = 0;
-        var stub = new StubHandler(r =>
-        {
-            if (r.Method == HttpMethod.Post) return StubHandler.Json(StubHandler.JobJson("j7", "Submitted", 0, 2), HttpStatusCode.Accepted);
-            return ++polls < 3
-                ? StubHandler.Json(StubHandler.JobJson("j7", "Running", polls - 1, 2))
-                : StubHandler.Json(StubHandler.JobJson("j7", "Completed", 2, 2).Replace("\"resultSummary\":null", "\"resultSummary\":\"saxpy n=1 a=2 y[0]=3\""));
-        });
         try
         {
-            var o = await Run(stub, "submit", "saxpy", "--params-file", file, "--wait");
-            Assert.Equal(0, o.ExitCode);
-            Assert.StartsWith("j7", o.Out);
+            var o = await fixture.RunAsync("submit", "saxpy", "--params-file", file, "--wait", "--timeout", "60s");
+            Ok(o);
+            var jobId = o.Out.Split('\n')[0].Trim();
             Assert.Contains("Completed", o.Out);
-            Assert.Contains("saxpy n=1 a=2 y[0]=3", o.Out);
-            Assert.Contains("0/2", o.Err);
-            Assert.Contains("2/2", o.Err);
+            Assert.Contains("/1", o.Err); // progress lines: n/1 units
+
+            var status = await fixture.RunAsync("status", jobId);
+            Ok(status);
+            Assert.Contains("Completed", status.Out);
+            Assert.Contains("1/1 units", status.Out);
+
+            var result = await fixture.RunAsync("result", jobId);
+            Ok(result);
+            using var doc = JsonDocument.Parse(result.Out);
+            Assert.Equal(3f, doc.RootElement.GetProperty("y")[0].GetSingle());
         }
         finally
         {
@@ -128,21 +87,68 @@ public class CliTests
         }
     }
 
-    private static HttpResponseMessage Result(byte[] bytes, string contentType)
+    [Fact]
+    public async Task Submit_sends_options_and_requirements_that_status_shows_and_cancel_ends_it()
     {
-        var r = new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(bytes) };
-        r.Content.Headers.ContentType = new(contentType);
-        r.Headers.Add("X-Result-Digest", Convert.ToHexStringLower(SHA256.HashData(bytes)));
-        return r;
+        var o = await fixture.RunAsync("submit", "montecarlo-pi", "--params", """{"samples":1000,"units":8}""", "--priority", "5",
+            "--device-kind", "cuda", "--device-kind", "OpenCL,Cuda", "--min-memory", "8GiB", "--min-gflops", "100.5", "--idempotency-key", "cli-test-req");
+        Ok(o);
+        var jobId = o.Out.Trim();
+        var again = await fixture.RunAsync("submit", "montecarlo-pi", "--params", """{"samples":1000,"units":8}""", "--priority", "5",
+            "--device-kind", "cuda", "--device-kind", "OpenCL,Cuda", "--min-memory", "8GiB", "--min-gflops", "100.5", "--idempotency-key", "cli-test-req");
+        Assert.Equal(jobId, again.Out.Trim()); // the idempotency key reached the server
+
+        var status = await fixture.RunAsync("status", jobId);
+        Ok(status);
+        Assert.Contains("device Cuda or OpenCL, memory >= 8.0 GiB, SGEMM >= 100.5 GF/s", status.Out);
+        Assert.Contains("GFLOP", status.Out);
+        Assert.Matches(@"priority:\s+5", status.Out);
+
+        var json = await fixture.RunAsync("status", jobId, "--json");
+        using (var doc = JsonDocument.Parse(json.Out))
+        {
+            Assert.Equal(8, doc.RootElement.GetProperty("unitCount").GetInt32());
+            Assert.Equal(8L << 30, doc.RootElement.GetProperty("requirements").GetProperty("minMemoryBytes").GetInt64());
+        }
+
+        Refused(await fixture.RunAsync("result", jobId), "error: ");
+
+        var cancel = await fixture.RunAsync("cancel", jobId);
+        Ok(cancel);
+        Assert.Contains($"job {jobId} is Cancelled", cancel.Out);
+        Refused(await fixture.RunAsync("cancel", jobId), "error: ");
     }
 
     [Fact]
-    public async Task Result_Binary_RefusedOnTerminal_WrittenWithOutput()
+    public async Task Submit_refusals_print_the_servers_detail()
     {
-        byte[] png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3];
-        var stub = new StubHandler(_ => Result(png, "image/png"));
+        var unknown = await fixture.RunAsync("submit", "nope", "-p", "{}");
+        Refused(unknown, "error: ");
+        Assert.Contains("nope", unknown.Err);
 
-        var refused = await Run(stub, "result", "j1");
+        var budget = await fixture.RunAsync("submit", "montecarlo-pi", "-p", """{"samples":1000,"units":8}""", "--max-price", "1");
+        Refused(budget, "error: ");
+
+        var noKey = await fixture.RunWithoutKeyAsync("submit", "montecarlo-pi", "-p", """{"samples":1000,"units":1}""");
+        Refused(noKey, "error: ");
+        Assert.Contains("(401)", noKey.Err);
+        Assert.Contains("--api-key", noKey.Err);
+    }
+
+    [Fact]
+    public async Task Status_and_result_of_an_unknown_job_are_404_messages()
+    {
+        var status = await fixture.RunAsync("status", "no-such-job");
+        Refused(status, "error: ");
+        Assert.Contains("no-such-job", status.Err);
+        Refused(await fixture.RunAsync("result", "no-such-job"), "error: ");
+    }
+
+    [Fact]
+    public async Task Result_binary_is_refused_on_a_terminal_and_written_with_output()
+    {
+        var job = await fixture.RunJobAsync("mandelbrot", new { width = 32, height = 32, maxIterations = 16, centerX = -0.5, centerY = 0.0, scale = 3.0, rowsPerUnit = 16 });
+        var refused = await fixture.RunAsync("result", job.JobId);
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("refusing to write binary", refused.Err);
         Assert.Contains("-o", refused.Err);
@@ -150,10 +156,10 @@ public class CliTests
         var path = Path.Combine(Path.GetTempPath(), $"depin-{Guid.NewGuid():N}.png");
         try
         {
-            var written = await Run(stub, "result", "j1", "-o", path);
-            Assert.Equal(0, written.ExitCode);
-            Assert.Equal(png, await File.ReadAllBytesAsync(path));
+            var written = await fixture.RunAsync("result", job.JobId, "-o", path);
+            Ok(written);
             Assert.Contains("verified", written.Out);
+            Assert.Equal([0x89, 0x50, 0x4E, 0x47], (await File.ReadAllBytesAsync(path))[..4]);
         }
         finally
         {
@@ -162,170 +168,229 @@ public class CliTests
     }
 
     [Fact]
-    public async Task Result_Json_PrintsToStdout()
+    public async Task Jobs_lists_as_json_and_table_and_refuses_a_bad_limit()
     {
-        var stub = new StubHandler(_ => Result(Encoding.UTF8.GetBytes("""{"pi":3.1415}"""), "application/json"));
-        var o = await Run(stub, "result", "j1");
-        Assert.Equal(0, o.ExitCode);
-        Assert.Equal("""{"pi":3.1415}""", o.Out.Trim());
-    }
-
-    [Fact]
-    public async Task Result_DigestMismatch_Exit1()
-    {
-        var stub = new StubHandler(_ =>
+        var job = await fixture.RunJobAsync("montecarlo-pi", new { samples = 1000, units = 1 });
+        var json = await fixture.RunAsync("jobs", "--status", "completed", "--json");
+        Ok(json);
+        using (var doc = JsonDocument.Parse(json.Out))
         {
-            var r = Result(Encoding.UTF8.GetBytes("{}"), "application/json");
-            r.Headers.Remove("X-Result-Digest");
-            r.Headers.Add("X-Result-Digest", new string('0', 64));
-            return r;
-        });
-        var o = await Run(stub, "result", "j1");
-        Assert.Equal(1, o.ExitCode);
-        Assert.Contains("corrupt", o.Err);
-        NoStackTrace(o);
-    }
+            Assert.Contains(doc.RootElement.EnumerateArray(), j => j.GetProperty("jobId").GetString() == job.JobId);
+            Assert.All(doc.RootElement.EnumerateArray(), j => Assert.Equal("Completed", j.GetProperty("status").GetString()));
+        }
 
-    [Fact]
-    public async Task Jobs_Json_IsMachineReadable_AndTextIsATable()
-    {
-        var stub = new StubHandler(_ => StubHandler.Json("""[{"jobId":"abc","kernel":"saxpy","status":"Running","unitCount":3,"submittedAt":"2025-01-01T00:00:00Z"}]"""));
-        var json = await Run(stub, "jobs", "--status", "running", "--json");
-        Assert.Equal(0, json.ExitCode);
-        using var doc = JsonDocument.Parse(json.Out);
-        Assert.Equal("Running", doc.RootElement[0].GetProperty("status").GetString());
-        Assert.Equal("/jobs?offset=0&limit=100&status=Running", stub.Requests[0].PathAndQuery);
-
-        var text = await Run(stub, "jobs");
+        var text = await fixture.RunAsync("jobs");
+        Ok(text);
         Assert.Contains("JOB", text.Out);
-        Assert.Contains("abc", text.Out);
+        Assert.Contains(job.JobId, text.Out);
+
+        Refused(await fixture.RunAsync("jobs", "--limit", "5000"), "error: ");
     }
 
     [Fact]
-    public async Task CloseEpoch_NothingToClose()
+    public async Task Quote_prints_price_and_the_node_table()
     {
-        var o = await Run(new StubHandler(_ => new HttpResponseMessage(HttpStatusCode.NoContent)), "close-epoch");
-        Assert.Equal(0, o.ExitCode);
-        Assert.Contains("nothing to close", o.Out);
+        var o = await fixture.RunAsync("quote", "montecarlo-pi", "-p", """{"samples":8000,"units":8}""");
+        Ok(o);
+        Assert.Contains("price:", o.Out);
+        Assert.Contains("per unit", o.Out);
+        Assert.Contains("1 of 1 online", o.Out);
+        var lines = o.Out.Split('\n', StringSplitOptions.TrimEntries).ToList();
+        int header = lines.FindIndex(l => l.StartsWith("NODE", StringComparison.Ordinal));
+        Assert.True(header >= 0, o.Out);
+        Assert.Contains("ELIGIBLE", lines[header]);
+        Assert.StartsWith(fixture.Node.NodeId, lines[header + 2]);
+        Assert.Contains("yes", lines[header + 2]);
+        Assert.Equal("", o.Err);
+
+        var json = await fixture.RunAsync("quote", "montecarlo-pi", "-p", """{"samples":8000,"units":8}""", "--json");
+        Ok(json);
+        using (var doc = JsonDocument.Parse(json.Out))
+            Assert.Equal(8, doc.RootElement.GetProperty("unitCount").GetInt32());
+
+        var none = await fixture.RunAsync("quote", "montecarlo-pi", "-p", """{"samples":8000,"units":8}""", "--min-gflops", "1e9");
+        Ok(none);
+        Assert.Contains("0 of 1 online", none.Out);
+        Assert.Contains("no online node meets the requirements", none.Err);
+
+        var refused = await fixture.RunAsync("quote", "nope", "-p", "{}");
+        Refused(refused, "error: ");
+        Assert.Contains("nope", refused.Err);
     }
 
-    [Fact]
-    public async Task Cancel_FinishedJob_Conflict()
+    [Theory]
+    [InlineData("--device-kind", "Tpu", "'Tpu' is not a device kind")]
+    [InlineData("--min-memory", "lots", "'lots' is not a byte count")]
+    [InlineData("--min-gflops", "-3", "'-3' is not a non-negative number")]
+    public async Task Bad_requirement_options_are_usage_errors_without_a_request(string option, string value, string message)
     {
-        var o = await Run(new StubHandler(_ => StubHandler.Problem(HttpStatusCode.Conflict, "Job finished", "Job 'j1' is already Completed.")), "cancel", "j1");
-        Assert.Equal(1, o.ExitCode);
-        Assert.Equal("error: Job finished: Job 'j1' is already Completed.", o.Err.Trim());
-    }
-
-    [Fact]
-    public async Task WaitReady_SucceedsOnceHealthy()
-    {
-        int calls = 0;
-        var stub = new StubHandler(_ => ++calls < 3 ? new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) : new HttpResponseMessage(HttpStatusCode.OK));
-        var o = await Run(stub, "wait-ready", "--timeout", "10s");
-        Assert.Equal(0, o.ExitCode);
-        Assert.Contains("ready", o.Out);
-        Assert.Equal(3, calls);
-    }
-
-    [Fact]
-    public async Task WaitReady_TimesOut_Exit2()
-    {
-        var o = await Run(new StubHandler(_ => new HttpResponseMessage(HttpStatusCode.ServiceUnavailable)), "wait-ready", "--timeout", "50ms");
-        Assert.Equal(2, o.ExitCode);
-        Assert.Contains("was not ready", o.Err);
-    }
-
-    [Fact]
-    public async Task Demo_RunsAllJobs_WritesPng_ClosesEpoch()
-    {
-        const string Operator = "0x1111111111111111111111111111111111111111";
-        byte[] png = [0x89, 0x50, 0x4E, 0x47, 9, 9, 9];
-        var kernels = new Dictionary<string, string>();
-        string settlement = """{"mode":"Off","enabled":false,"rpcUrl":null,"chainId":null,"distributorAddress":null,"tokenAddress":null,"settlerAddress":null,"weiPerMicroCredit":"1000000000000"}""";
-        int epochPolls = 0;
-        var saxpyResult = Encoding.UTF8.GetBytes("{\"y\":[" + string.Join(",", Enumerable.Range(0, Cli.DemoSaxpyLength).Select(i => 2 * i + 1)) + "]}");
-        var stub = new StubHandler(r =>
+        foreach (var command in new[] { "submit", "quote" })
         {
-            var path = r.RequestUri!.AbsolutePath;
-            if (path == "/health") return new HttpResponseMessage(HttpStatusCode.OK);
-            if (path == "/nodes")
-                return StubHandler.Json($$"""[{"nodeId":"n1","operatorAddress":"{{Operator}}","siloAddress":"S1","capabilities":{"deviceName":"CPU","deviceKind":"VectorCpu","memoryBytes":1024,"computeUnits":4,"warpSize":8,"sgemmGflops":10,"copyGBps":5},"registeredAt":"2025-01-01T00:00:00Z","lastHeartbeat":"2025-01-01T00:00:00Z","online":true,"unitsVerified":0,"unitsRejected":0,"reputation":1}]""");
-            if (path == "/jobs" && r.Method == HttpMethod.Post)
-            {
-                var kernel = JsonDocument.Parse(r.Content!.ReadAsStringAsync().Result).RootElement.GetProperty("kernel").GetString()!;
-                var id = "job-" + kernel;
-                lock (kernels) kernels[id] = kernel;
-                return StubHandler.Json(StubHandler.JobJson(id, "Submitted", 0, 4, kernel), HttpStatusCode.Accepted);
-            }
-            if (path.StartsWith("/jobs/", StringComparison.Ordinal) && path.EndsWith("/result", StringComparison.Ordinal))
-            {
-                var id = path.Split('/')[2];
-                string kernel;
-                lock (kernels) kernel = kernels[id];
-                return kernel switch
-                {
-                    "montecarlo-pi" => Result(Encoding.UTF8.GetBytes("""{"pi":3.14159,"hits":1,"samples":2}"""), "application/json"),
-                    "saxpy" => Result(saxpyResult, "application/json"),
-                    _ => Result(png, "image/png"),
-                };
-            }
-            if (path.StartsWith("/jobs/", StringComparison.Ordinal))
-            {
-                var id = path.Split('/')[2];
-                string kernel;
-                lock (kernels) kernel = kernels[id];
-                return StubHandler.Json(StubHandler.JobJson(id, "Completed", 4, 4, kernel));
-            }
-            if (path == "/epochs/close")
-                return StubHandler.Json($$"""{"epoch":1,"closedAt":"2025-01-01T00:00:00Z","entries":[{"address":"{{Operator}}","cumulativeMicroCredits":12000,"deltaMicroCredits":12000}],"totalCumulativeMicroCredits":12000,"epochMicroCredits":12000,"state":"NotSent","merkleRoot":null,"transactionHash":null}""");
-            if (path == "/settlement") return StubHandler.Json(settlement);
-            if (path == "/epochs/1")
-                return StubHandler.Json(Interlocked.Increment(ref epochPolls) < 2
-                    ? $$"""{"epoch":1,"closedAt":"2025-01-01T00:00:00Z","entries":[],"totalCumulativeMicroCredits":12000,"epochMicroCredits":12000,"state":"Sent","merkleRoot":"0xroot","transactionHash":"0xfeed"}"""
-                    : $$"""{"epoch":1,"closedAt":"2025-01-01T00:00:00Z","entries":[],"totalCumulativeMicroCredits":12000,"epochMicroCredits":12000,"state":"Confirmed","merkleRoot":"0xroot","transactionHash":"0xfeed"}""");
-            if (path == "/accounts/" + Operator)
-                return StubHandler.Json($$"""{"address":"{{Operator}}","cumulativeMicroCredits":12000,"unitsCredited":12,"settledCumulativeMicroCredits":12000,"lastEpoch":1,"lastCreditAt":"2025-01-01T00:00:00Z","nodes":["n1"]}""");
-            return StubHandler.Problem(HttpStatusCode.NotFound, "Not found", path);
+            var o = await CliRun.OfflineAsync(command, "saxpy", "--params", "{}", option, value);
+            Assert.NotEqual(0, o.ExitCode);
+            Assert.Contains(message, o.Err);
+            Assert.DoesNotContain("cannot connect", o.Err);
+        }
+    }
+
+    // ------------------------------------------------------------------ catalog, nodes, health
+
+    [Fact]
+    public async Task Kernels_and_nodes_list_what_the_silo_has()
+    {
+        var kernels = await fixture.RunWithoutKeyAsync("kernels");
+        Ok(kernels);
+        Assert.Contains("saxpy", kernels.Out);
+        Assert.Contains("mandelbrot", kernels.Out);
+
+        var nodes = await fixture.RunAsync("nodes");
+        Ok(nodes);
+        Assert.Contains(fixture.Node.NodeId, nodes.Out);
+        var json = await fixture.RunAsync("nodes", "--json");
+        using (var doc = JsonDocument.Parse(json.Out))
+            Assert.Contains(doc.RootElement.EnumerateArray(), n => n.GetProperty("nodeId").GetString() == fixture.Node.NodeId);
+
+        var noKey = await fixture.RunWithoutKeyAsync("nodes");
+        Refused(noKey, "error: ");
+        Assert.Contains("(401)", noKey.Err);
+    }
+
+    [Fact]
+    public async Task Wait_ready_succeeds_on_the_silo_and_times_out_with_exit_2_elsewhere()
+    {
+        var ready = await fixture.RunAsync("wait-ready", "--timeout", "10s");
+        Ok(ready);
+        Assert.Contains("ready", ready.Out);
+
+        var nowhere = await CliRun.OfflineAsync("wait-ready", "--timeout", "200ms");
+        Assert.Equal(2, nowhere.ExitCode);
+        Assert.Contains("was not ready", nowhere.Err);
+    }
+
+    // ------------------------------------------------------------------ rewards and settlement
+
+    [Fact]
+    public async Task Account_close_epoch_epochs_and_statement_follow_a_real_job()
+    {
+        var job = await fixture.RunJobAsync("montecarlo-pi", new { samples = 2000, units = 2 });
+        var operatorAddress = fixture.Node.OperatorAddress;
+        await fixture.WaitForCreditsAsync(job.PriceMicroCredits);
+
+        var account = await fixture.RunAsync("account", operatorAddress);
+        Ok(account);
+        Assert.Contains(operatorAddress, account.Out);
+        Assert.Contains("credits", account.Out);
+
+        var forbidden = await fixture.RunAsync("close-epoch", "--api-key", fixture.Silo.ClientKey);
+        Refused(forbidden, "error: ");
+        Assert.Contains("(403)", forbidden.Err);
+
+        var closed = await fixture.RunAsync("close-epoch", "--json"); // picks the local admin.key
+        Ok(closed);
+        long epoch;
+        using (var doc = JsonDocument.Parse(closed.Out))
+        {
+            epoch = doc.RootElement.GetProperty("epoch").GetInt64();
+            Assert.Equal("NotSent", doc.RootElement.GetProperty("state").GetString());
+            Assert.Contains(doc.RootElement.GetProperty("entries").EnumerateArray(), e => e.GetProperty("address").GetString() == operatorAddress);
+        }
+        var nothing = await fixture.RunAsync("close-epoch");
+        Ok(nothing);
+        Assert.Contains("nothing to close", nothing.Out);
+
+        var list = await fixture.RunAsync("epochs");
+        Ok(list);
+        Assert.Contains("EPOCH", list.Out);
+        var one = await fixture.RunAsync("epochs", epoch.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Ok(one);
+        Assert.Contains(operatorAddress, one.Out);
+        var unknownEpoch = await fixture.RunAsync("epochs", "99999");
+        Refused(unknownEpoch, "error: ");
+        Assert.Contains("99999", unknownEpoch.Err);
+
+        var statement = await fixture.RunAsync("statement", operatorAddress);
+        Ok(statement);
+        Assert.Contains("EPOCH", statement.Out);
+        Assert.Contains("NotSent", statement.Out);
+        var unknownStatement = await fixture.RunAsync("statement", Stranger);
+        Refused(unknownStatement, "error: ");
+        Assert.Contains(Stranger, unknownStatement.Err);
+    }
+
+    [Fact]
+    public async Task Account_refusals_print_the_servers_detail()
+    {
+        var malformed = await fixture.RunAsync("account", "0xnope");
+        Refused(malformed, "error: ");
+        Assert.Contains("'0xnope' is not an EVM address", malformed.Err);
+
+        var unknown = await fixture.RunAsync("account", Stranger);
+        Refused(unknown, "error: ");
+        Assert.Contains(Stranger, unknown.Err);
+    }
+
+    [Fact]
+    public async Task Settlement_off_explains_how_to_enable_and_claim_is_refused()
+    {
+        var o = await fixture.RunAsync("settlement");
+        Ok(o);
+        Assert.Contains("Off", o.Out);
+        Assert.Contains("Settlement:Mode=DevChain", o.Out);
+        var json = await fixture.RunAsync("settlement", "--json");
+        using (var doc = JsonDocument.Parse(json.Out))
+            Assert.False(doc.RootElement.GetProperty("enabled").GetBoolean());
+
+        var claim = await fixture.RunAsync("claim", fixture.Node.OperatorAddress, "--dev-account", "1");
+        Refused(claim, "error: ");
+        Assert.Contains("Settlement:Mode is Off", claim.Err);
+
+        var malformed = await fixture.RunAsync("claim", "0xnope", "--dev-account", "1");
+        Refused(malformed, "error: ");
+        Assert.Contains("'0xnope' is not an EVM address", malformed.Err);
+    }
+
+    [Fact]
+    public async Task Claim_needs_exactly_one_key_source_before_any_request()
+    {
+        var none = await CliRun.OfflineAsync("claim", Stranger);
+        Assert.NotEqual(0, none.ExitCode);
+        Assert.Contains("A signing key is required", none.Err);
+
+        var two = await CliRun.OfflineAsync("claim", Stranger, "--dev-account", "1", "--private-key-env", "K");
+        Assert.Contains("only one of", two.Err);
+
+        var keystoreNoPassword = await CliRun.OfflineAsync("claim", Stranger, "--keystore", "k.json");
+        Assert.Contains("--keystore needs exactly one of", keystoreNoPassword.Err);
+
+        var strayPassword = await CliRun.OfflineAsync("claim", Stranger, "--dev-account", "1", "--password-env", "P");
+        Assert.Contains("only apply with --keystore", strayPassword.Err);
+
+        var badIndex = await CliRun.OfflineAsync("claim", Stranger, "--dev-account", "7");
+        Assert.Contains("--dev-account must be 0, 1 or 2", badIndex.Err);
+        Assert.All(new[] { none, two, keystoreNoPassword, strayPassword, badIndex }, o =>
+        {
+            Assert.NotEqual(0, o.ExitCode);
+            Assert.DoesNotContain("cannot connect", o.Err);
         });
+    }
+
+    // ------------------------------------------------------------------ demo
+
+    [Fact]
+    public async Task Demo_runs_its_jobs_writes_the_png_and_closes_an_epoch()
+    {
         var outDir = Path.Combine(Path.GetTempPath(), $"depin-demo-{Guid.NewGuid():N}");
         try
         {
-            var o = await Run(stub, "demo", "--out", outDir);
-            Assert.True(o.ExitCode == 0, o.Out + o.Err);
-            Assert.Equal(png, await File.ReadAllBytesAsync(Path.Combine(outDir, "mandelbrot.png")));
-            Assert.Contains("pi ~ 3.14159", o.Out);
-            Assert.Contains("y[0..8] = [1, 3, 5, 7, 9, 11, 13, 15, ...]", o.Out);
+            var o = await fixture.RunAsync("demo", "--out", outDir, "--timeout", "120s");
+            Ok(o);
+            var png = await File.ReadAllBytesAsync(Path.Combine(outDir, "mandelbrot.png"));
+            Assert.Equal([0x89, 0x50, 0x4E, 0x47], png[..4]);
+            Assert.Contains("pi ~ 3.14", o.Out);
             Assert.Contains("all match 2*x+y", o.Out);
-            Assert.Contains("NotSent", o.Out);
-            Assert.Contains(Operator, o.Out);
-            Assert.Contains("0.012000 credits", o.Out);
+            Assert.Contains(fixture.Node.OperatorAddress, o.Out);
             Assert.Contains("recorded as NotSent", o.Out);
             Assert.Contains("Settlement:Mode=DevChain", o.Out);
-            var submitted = stub.Requests.Where(r => r.Method == HttpMethod.Post && r.PathAndQuery == "/jobs").Select(r => JsonDocument.Parse(r.Body!)).ToList();
-            Assert.Equal(3, submitted.Count);
-            var pi = submitted.Single(d => d.RootElement.GetProperty("kernel").GetString() == "montecarlo-pi");
-            Assert.Equal(200_000_000, pi.RootElement.GetProperty("parameters").GetProperty("samples").GetInt64());
-            Assert.Equal(64, pi.RootElement.GetProperty("parameters").GetProperty("units").GetInt32());
-
-            var json = await Run(stub, "demo", "--out", outDir, "--json");
-            Assert.Equal(0, json.ExitCode);
-            using var doc = JsonDocument.Parse(json.Out);
-            Assert.Equal(1, doc.RootElement.GetProperty("epoch").GetProperty("epoch").GetInt64());
-            Assert.False(doc.RootElement.GetProperty("settlement").GetProperty("info").GetProperty("enabled").GetBoolean());
-
-            // Settlement on (dev chain), operator is not anvil dev account #1: wait for Confirmed, print root and tx, no claim.
-            settlement = """{"mode":"DevChain","enabled":true,"rpcUrl":"http://127.0.0.1:1","chainId":31337,"distributorAddress":"0x5FbDB2315678afecb367f032d93F642f64180aa3","tokenAddress":"0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512","settlerAddress":"0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266","weiPerMicroCredit":"1000000000000"}""";
-            var onChain = await Run(stub, "demo", "--out", outDir, "--json");
-            Assert.True(onChain.ExitCode == 0, onChain.Out + onChain.Err);
-            Assert.Contains("epoch 1: Sent (tx 0xfeed)", onChain.Err);
-            Assert.Contains("epoch 1 confirmed: merkle root 0xroot", onChain.Err);
-            Assert.Contains("settlement transaction 0xfeed", onChain.Err);
-            Assert.Contains("no node is operated by anvil dev account #1", onChain.Err);
-            using var onChainDoc = JsonDocument.Parse(onChain.Out);
-            var settled = onChainDoc.RootElement.GetProperty("settlement");
-            Assert.Equal("Confirmed", settled.GetProperty("epoch").GetProperty("state").GetString());
-            Assert.Equal(JsonValueKind.Null, settled.GetProperty("claim").ValueKind);
         }
         finally
         {

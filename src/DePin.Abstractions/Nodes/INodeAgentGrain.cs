@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace DePin.Abstractions.Nodes;
 
 /// <summary>
@@ -18,6 +20,12 @@ public interface INodeAgentGrain : IGrainWithStringKey
 
     /// <summary>The agent, or null when it never registered.</summary>
     [Alias("Get")] Task<AgentView?> GetAsync();
+
+    /// <summary>
+    /// Forgets a device whose node record was pruned (retention); the agent's own state goes with its last device. One-way:
+    /// the pruned node does not wait on an agent that may be registering devices.
+    /// </summary>
+    [Alias("ForgetNode"), OneWay] Task ForgetNodeAsync(string nodeId);
 }
 
 /// <summary>A login nonce and its expiry.</summary>

@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace DePin.Abstractions.Nodes;
 
 /// <summary>One GPU provider: an accelerator on a silo (key = node id, e.g. <c>silo-a/cuda0</c>).</summary>
@@ -21,6 +23,11 @@ public interface INodeGrain : IGrainWithStringKey
     [Alias("Get")] Task<NodeView?> GetAsync();
     /// <summary>Operator payout address, or null when never registered.</summary>
     [Alias("GetOperator")] Task<string?> GetOperatorAsync();
+    /// <summary>
+    /// Retention: clears the node's state when it was last seen before <paramref name="cutoff"/> and is not excluded. Returns
+    /// null when the node is gone (cleared now, or never registered), else when it was last seen.
+    /// </summary>
+    [Alias("PruneIfUnseen")] Task<DateTimeOffset?> PruneIfUnseenAsync(DateTimeOffset cutoff);
 }
 
 /// <summary>A node's capabilities and standing, as the lease path needs them.</summary>
@@ -49,4 +56,11 @@ public interface INodeDirectoryGrain : IGrainWithIntegerKey
     [Alias("Add")] Task AddAsync(string nodeId);
     /// <summary>The node ids of this shard.</summary>
     [Alias("ListIds")] Task<IReadOnlyList<string>> ListIdsAsync();
+    /// <summary>
+    /// A node's last-seen time as it just stored it (at most once per <c>Nodes:LastSeenResolution</c>): a hint that spares the
+    /// sweep a call to live nodes; the node itself decides whether it is pruned. One-way, so a heartbeat never waits on a sweep.
+    /// </summary>
+    [Alias("Seen"), OneWay] Task SeenAsync(string nodeId, DateTimeOffset at);
+    /// <summary>Prunes this shard's nodes not seen within <c>Nodes:Retention</c> (the shard's reminder runs it); returns how many went.</summary>
+    [Alias("Prune")] Task<int> PruneAsync();
 }

@@ -99,6 +99,19 @@ public sealed partial class NodeAgentGrain(
         ? new AgentView(Address, payout, [.. state.State.NodeIds], state.State.RegisteredAt)
         : null);
 
+    async Task INodeAgentGrain.ForgetNodeAsync(string nodeId)
+    {
+        if (!state.State.NodeIds.Remove(nodeId)) return;
+        if (state.State.NodeIds.Count > 0)
+        {
+            await state.WriteStateAsync();
+            return;
+        }
+        // No device left: the payout binding goes too; the agent proves it again at its next login.
+        await state.ClearStateAsync();
+        state.State = new NodeAgentState();
+    }
+
     private static AgentRegistrationOutcome Refused(RegistrationRefusal refusal, string error) => new(refusal, error, []);
 
     private static string Truncate(string? value) => value is null ? "" : value.Length <= 64 ? value : value[..64] + "…";

@@ -2,6 +2,7 @@ using System.Net;
 using DePin.Abstractions.Rewards;
 using DePin.Grains;
 using DePin.Grains.Jobs;
+using DePin.Grains.Nodes;
 using DePin.Grains.Rewards;
 using DePin.Grains.Scheduling;
 using DePin.Grains.Settlement;
@@ -42,6 +43,7 @@ public static class DePinSilo
         builder.Services.AddOptions<SiloOptions>().BindConfiguration(SiloOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<SchedulerOptions>().BindConfiguration(SchedulerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section);
+        builder.Services.AddOptions<NodeRetentionOptions>().BindConfiguration(NodeRetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddOptions<SettlementHostOptions>().BindConfiguration(SettlementHostOptions.Section);

@@ -68,7 +68,35 @@ public sealed class TestSilo : IAsyncDisposable
         await StartAsync(workers, settings, configure: null);
 
     /// <summary>Starts a silo; <paramref name="configure"/> may add to the host (e.g. a logging provider) after the settings.</summary>
+    /// <remarks>
+    /// A free port is free only until someone binds it: when another process (or a silo starting in parallel) takes one of
+    /// ours first, the start is retried on new ports.
+    /// </remarks>
     public static async Task<TestSilo> StartAsync(bool workers, IDictionary<string, string?>? settings, Action<WebApplicationBuilder>? configure)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(workers, settings, configure);
+            }
+            catch (Exception ex) when (attempt < 3 && IsAddressInUse(ex))
+            {
+            }
+        }
+    }
+
+    private static bool IsAddressInUse(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } || ex.GetType().Name == "AddressInUseException") return true;
+            if (ex is AggregateException aggregate && aggregate.InnerExceptions.Any(IsAddressInUse)) return true;
+        }
+        return false;
+    }
+
+    private static async Task<TestSilo> StartOnceAsync(bool workers, IDictionary<string, string?>? settings, Action<WebApplicationBuilder>? configure)
     {
         var httpPort = FreePort();
         var keysDirectory = Path.Combine(Path.GetTempPath(), "depin-test-keys-" + Guid.NewGuid().ToString("N")[..12]);
@@ -93,7 +121,23 @@ public sealed class TestSilo : IAsyncDisposable
             b.Configuration.AddInMemoryCollection(config);
             configure?.Invoke(b);
         });
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await app.StopAsync(cts.Token);
+            }
+            finally
+            {
+                await app.DisposeAsync();
+            }
+            throw;
+        }
         return new TestSilo(app, new Uri($"http://127.0.0.1:{httpPort}"), keysDirectory);
     }
 

@@ -38,13 +38,6 @@ public sealed class NodeGatewayTests(NodeGatewayTests.Silo fixture) : IClassFixt
         }
     }
 
-    /// <summary>The system clock plus an offset the test moves.</summary>
-    public sealed class ShiftedClock : TimeProvider
-    {
-        public TimeSpan Offset { get; set; }
-        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Offset;
-    }
-
     private HttpClient Http => fixture.Host.Http;
     private IGrainFactory Grains => fixture.Host.Grains;
     private GatewayNode NewNode() => new(Http);
