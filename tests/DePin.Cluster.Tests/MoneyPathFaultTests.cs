@@ -20,6 +20,7 @@ namespace DePin.Cluster.Tests;
 public sealed class MoneyPathFaultTests(ITestOutputHelper output)
 {
     private const int Jobs = 6;
+    private const int LateJobs = 2;
     private const int UnitsPerJob = 3_400;
     private const int TotalUnits = Jobs * UnitsPerJob;
     private const long SamplesPerUnit = 10_000;
@@ -50,9 +51,18 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
         await using var admin = await ClusterAdmin.ConnectAsync(cluster);
         output.WriteLine($"cluster up after {started.Elapsed.TotalSeconds:F1} s");
 
+        // Jobs are submitted along the run (two at the start, one before each later fault, the last two before the last
+        // one), and each fault waits until a fresh job is under way: work is surely in flight at every fault, however
+        // fast the machine.
         var jobs = new List<(string Id, long Price)>();
-        for (var j = 0; j < Jobs; j++) jobs.Add(await cluster.SubmitMonteCarloAsync(UnitsPerJob, SamplesPerUnit, 200 + j));
-        var totalPrice = jobs.Sum(j => j.Price);
+        async Task<string> UnderWayAsync(int count)
+        {
+            var fresh = new List<(string Id, long Price)>();
+            for (var n = 0; n < count; n++) fresh.Add(await cluster.SubmitMonteCarloAsync(UnitsPerJob, SamplesPerUnit, 200 + jobs.Count + n));
+            jobs.AddRange(fresh);
+            return await RunningJobAsync(cluster, fresh);
+        }
+        long totalPrice = 0;
 
         using var stopWatching = new CancellationTokenSource();
         var watch = WatchAccountsAsync(cluster, stopWatching.Token);
@@ -63,29 +73,27 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
         try
         {
             // 1. kill -9 of the silo that holds most queue shards (found through the management grain).
-            await WaitProgressAsync(cluster, jobs, 0.10);
+            await UnderWayAsync(2);
             await KillAndRestartAsync(cluster, admin, jobs, "queue shards", await ShardHolderAsync(admin));
             epochsClosed.AddRange(await CloseEpochAsync(cluster));
 
             // 2. Redis SIGKILL and restart from its fsynced append-only file; the silos ride it out.
-            await WaitProgressAsync(cluster, jobs, 0.25);
+            await UnderWayAsync(1);
             await AssertInFlightAsync(cluster, admin, jobs, "Redis crash");
             await cluster.Redis.CrashAndRestartAsync(TimeSpan.FromSeconds(1));
             output.WriteLine($"[{started.Elapsed.TotalSeconds:F1} s] redis restarted");
             Assert.All(cluster.Live, s => Assert.False(s.HasExited));
 
             // 3. kill -9 of the silo that holds the ledger.
-            await WaitProgressAsync(cluster, jobs, 0.40);
             epochsClosed.AddRange(await CloseEpochAsync(cluster)); // activates the ledger
+            await UnderWayAsync(1);
             var ledger = await admin.HostOfAsync(admin.Client.GetGrain<ILedgerGrain>(0), Generous)
                 ?? throw new InvalidOperationException("the ledger is not activated anywhere");
             await KillAndRestartAsync(cluster, admin, jobs, "the ledger", ledger);
             epochsClosed.AddRange(await CloseEpochAsync(cluster));
 
             // 4. kill -9 of the silo that holds a job that is still running.
-            await WaitProgressAsync(cluster, jobs, 0.55);
-            var running0 = await JobViewsAsync(cluster, jobs);
-            var running = jobs.First(j => running0[j.Id].GetProperty("status").GetString() != "Completed").Id;
+            var running = await UnderWayAsync(LateJobs);
             var jobHost = await admin.HostOfAsync(admin.Client.GetGrain<IJobGrain>(running), Generous)
                 ?? throw new InvalidOperationException($"job {running} is not activated anywhere");
             await KillAndRestartAsync(cluster, admin, jobs, $"job {running}", jobHost);
@@ -225,6 +233,23 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
         Assert.True(leased > 0, $"{what}: no unit was leased (nothing in flight)");
     }
 
+    /// <summary>Waits until one of <paramref name="jobs"/> has some units verified and some not; returns its id.</summary>
+    private static async Task<string> RunningJobAsync(LocalCluster cluster, List<(string Id, long Price)> jobs)
+    {
+        var deadline = DateTime.UtcNow + Generous;
+        while (DateTime.UtcNow < deadline)
+        {
+            foreach (var (id, _) in jobs)
+            {
+                var view = await cluster.WaitJobAsync(id, _ => true, $"job {id}", Generous);
+                var done = view.GetProperty("unitsCompleted").GetInt32();
+                if (done > UnitsPerJob / 20 && done < UnitsPerJob / 2) return id;
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"none of the late jobs got under way within {Generous}");
+    }
+
     private static async Task<Dictionary<string, JsonElement>> JobViewsAsync(LocalCluster cluster, List<(string Id, long Price)> jobs)
     {
         var views = new Dictionary<string, JsonElement>();
@@ -252,18 +277,6 @@ public sealed class MoneyPathFaultTests(ITestOutputHelper output)
                 return views;
             }
             await Task.Delay(250);
-        }
-    }
-
-    private async Task WaitProgressAsync(LocalCluster cluster, List<(string Id, long Price)> jobs, double fraction)
-    {
-        var deadline = DateTime.UtcNow + Generous;
-        while (true)
-        {
-            var done = (await JobViewsAsync(cluster, jobs)).Values.Sum(j => j.GetProperty("unitsCompleted").GetInt32());
-            if (done >= TotalUnits * fraction) return;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{done}/{TotalUnits} units after {Generous}; wanted {fraction:P0}");
-            await Task.Delay(100);
         }
     }
 

@@ -65,45 +65,68 @@ public sealed class ClientGrain(
         }
     }
 
+    /// <remarks>
+    /// With an Idempotency-Key the key is stored with the job id it will create <em>before</em> the job exists, so a retry
+    /// after any failure (a lost answer, a failed write) resumes that same job id: it finds the job, or creates it, and
+    /// never makes a second job the client cannot know about.
+    /// </remarks>
     private async Task<ClientSubmitOutcome> SubmitAsync(ClientSubmission submission)
     {
         var now = clock.GetUtcNow();
         ForgetExpiredIdempotencyKeys(now);
-        if (submission.IdempotencyKey is { } idempotencyKey && State.Idempotency.TryGetValue(idempotencyKey, out var earlier))
+        string? jobId = null;
+        var key = submission.IdempotencyKey;
+        if (key is not null && State.Idempotency.TryGetValue(key, out var earlier))
         {
             if (earlier.RequestHash != submission.RequestHash)
                 return new(ClientSubmitStatus.IdempotencyConflict, null,
-                    $"Idempotency-Key '{idempotencyKey}' was used at {earlier.At:O} for a different request (job {earlier.JobId}); use a new key for a new job.", null);
+                    $"Idempotency-Key '{key}' was used at {earlier.At:O} for a different request (job {earlier.JobId}); use a new key for a new job.", null);
             if (await GrainFactory.GetGrain<IJobGrain>(earlier.JobId).GetAsync() is { } job)
                 return new(ClientSubmitStatus.Replayed, job, null, null);
+            jobId = earlier.JobId; // an earlier attempt recorded the key but its job was never created: create it now
         }
 
         var request = submission.Request with { Owner = this.GetPrimaryKeyString() };
-        var jobId = JobIds.New(clock.GetUtcNow());
+        jobId ??= JobIds.New(now);
         if (await AdmitAsync(request, jobId) is { } refusal) return refusal;
 
         SubmitOutcome outcome;
         try
         {
+            if (key is not null && !State.Idempotency.ContainsKey(key))
+            {
+                State.Idempotency[key] = new IdempotentSubmission(submission.RequestHash ?? "", jobId, now);
+                if (State.Idempotency.Count > IdempotencyKeys)
+                    State.Idempotency.Remove(State.Idempotency.MinBy(e => e.Value.At).Key);
+                await Writer.WriteAsync();
+            }
             outcome = await GrainFactory.GetGrain<IJobGrain>(jobId).SubmitAsync(request);
         }
         finally
         {
             _reserved.Remove(jobId);
         }
-        if (!outcome.Accepted || outcome.Job is not { } view) return new(ClientSubmitStatus.Refused, null, outcome.Error, null);
+        var replayed = false;
+        if (!outcome.Accepted && outcome.Job is { } existing && existing.Owner == request.Owner)
+        {
+            // An earlier attempt of this very submission created the job and its answer was lost.
+            outcome = new SubmitOutcome(true, null, existing);
+            replayed = true;
+        }
+        if (!outcome.Accepted || outcome.Job is not { } view)
+        {
+            if (key is not null) State.Idempotency.Remove(key); // no job came of it: the key is free again (stored lazily)
+            return new(ClientSubmitStatus.Refused, null, outcome.Error, null);
+        }
 
         State.Active[jobId] = view.UnitCount;
-        State.Recent.Add(new JobSummary(jobId, view.Kernel, view.Status, view.UnitCount, view.SubmittedAt));
-        if (State.Recent.Count > RecentJobs) State.Recent.RemoveRange(0, State.Recent.Count - RecentJobs);
-        if (submission.IdempotencyKey is { } key)
+        if (!State.Recent.Exists(r => r.JobId == jobId))
         {
-            State.Idempotency[key] = new IdempotentSubmission(submission.RequestHash ?? "", jobId, now);
-            if (State.Idempotency.Count > IdempotencyKeys)
-                State.Idempotency.Remove(State.Idempotency.MinBy(e => e.Value.At).Key);
+            State.Recent.Add(new JobSummary(jobId, view.Kernel, view.Status, view.UnitCount, view.SubmittedAt));
+            if (State.Recent.Count > RecentJobs) State.Recent.RemoveRange(0, State.Recent.Count - RecentJobs);
         }
         await Writer.WriteAsync();
-        return new(ClientSubmitStatus.Accepted, view, null, null);
+        return new(replayed ? ClientSubmitStatus.Replayed : ClientSubmitStatus.Accepted, view, null, null);
     }
 
     async Task<IReadOnlyList<JobSummary>> IClientGrain.ListJobsAsync(JobStatus? status, int offset, int limit)

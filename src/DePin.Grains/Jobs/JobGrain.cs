@@ -50,6 +50,9 @@ public sealed class JobGrain(
     private bool _reminderRegistered;
     private bool _reminderMayExist;
     private bool _summaryStale;
+    // A write failed: memory may be ahead of storage. Until the activation is gone, every call is refused so that its
+    // caller retries against a fresh activation (a shard's retry must never meet outputs that were not stored).
+    private bool _poisoned;
     private JobView? View => state.State.View;
     private bool Ended => View is { } v && v.Status.IsTerminal();
 
@@ -123,7 +126,7 @@ public sealed class JobGrain(
         }
         catch
         {
-            DeactivateOnIdle(); // nothing stored: the next call meets no job
+            Poison(); // nothing stored: the next call meets no job
             throw;
         }
         state.State.Enqueued = true;
@@ -140,6 +143,7 @@ public sealed class JobGrain(
 
     async Task<JobView?> IJobGrain.CancelAsync()
     {
+        ThrowIfPoisoned();
         if (View is not { } view || view.Status.IsTerminal()) return View;
         await FinishAsync(JobStatus.Cancelled, "cancelled by the client", null);
         await WithdrawUnitsAsync();
@@ -149,6 +153,7 @@ public sealed class JobGrain(
 
     async Task IJobGrain.MarkStartedAsync()
     {
+        ThrowIfPoisoned();
         if (View is not { Status: JobStatus.Submitted } view) return;
         // Not stored on its own: the write that ends the job stores it (a job reactivated with outputs is Running).
         state.State.View = view with { Status = JobStatus.Running, StartedAt = clock.GetUtcNow() };
@@ -157,6 +162,7 @@ public sealed class JobGrain(
 
     async Task IJobGrain.AcceptUnitsAsync(IReadOnlyList<VerifiedUnit> units)
     {
+        ThrowIfPoisoned();
         // Late results of an ended job are dropped: nobody pays for them (a completed job already has every unit).
         if (View is not { } view || view.Status.IsTerminal()) return;
         var fresh = new List<StoredOutput>();
@@ -194,7 +200,7 @@ public sealed class JobGrain(
             catch
             {
                 // The batch may or may not be stored: reload what is, on the shard's redelivery.
-                DeactivateOnIdle();
+                Poison();
                 throw;
             }
             foreach (var output in stored) Keep(output);
@@ -210,6 +216,7 @@ public sealed class JobGrain(
 
     async Task IJobGrain.FailUnitAsync(int unitIndex, string reason)
     {
+        ThrowIfPoisoned();
         if (View is not { } view || view.Status.IsTerminal()) return;
         await FinishAsync(JobStatus.Failed, reason, null);
         // The caller is a queue shard in the middle of its own turn: awaiting the withdrawal (which calls every shard,
@@ -222,6 +229,7 @@ public sealed class JobGrain(
 
     async Task<JobView?> IJobGrain.ReconcileAsync()
     {
+        ThrowIfPoisoned();
         if (View is null) return null;
         if (Ended)
         {
@@ -234,6 +242,7 @@ public sealed class JobGrain(
 
     async Task<bool> IJobGrain.ExpireAsync()
     {
+        ThrowIfPoisoned();
         if (View is not { } view) return true;
         if (!view.Status.IsTerminal() || view.FinishedAt is not { } finished || clock.GetUtcNow() - finished < _options.JobRetention)
             return false;
@@ -550,10 +559,29 @@ public sealed class JobGrain(
         }
         catch
         {
-            DeactivateOnIdle();
+            Poison();
             throw;
         }
     }
 
+    private void Poison()
+    {
+        _poisoned = true;
+        DeactivateOnIdle();
+    }
+
+    private void ThrowIfPoisoned()
+    {
+        if (_poisoned) throw new JobActivationReplacedException(this.GetPrimaryKeyString());
+    }
+
     private static SubmitOutcome Refuse(string error) => new(false, error, null);
+}
+
+/// <summary>A job activation refused a call because a write of its had failed; the caller retries (a new activation answers).</summary>
+[GenerateSerializer, Alias("depin.JobActivationReplacedException")]
+public sealed class JobActivationReplacedException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public JobActivationReplacedException(string jobId) : base($"job {jobId}: a storage write failed; this activation is being replaced, retry") { }
 }

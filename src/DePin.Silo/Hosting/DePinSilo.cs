@@ -82,8 +82,30 @@ public static class DePinSilo
             });
             // Grain state in Orleans' binary format: the default JSON serializer dominated CPU time (base64 of outputs).
             orleans.Services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
-            orleans.AddStartupTask(async (services, _) =>
-                await services.GetRequiredService<IGrainFactory>().GetGrain<ILedgerGrain>(0).StartAsync());
+            // Wakes the ledger (its epoch timer and reminder). Never fatal: a storage hiccup while the ledger loads must not
+            // stop the silo, so it is retried in the background until it succeeds or the silo stops.
+            orleans.AddStartupTask((services, cancellation) =>
+            {
+                var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
+                var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("DePin.Silo.Ledger");
+                _ = Task.Run(async () =>
+                {
+                    for (var attempt = 1; !lifetime.ApplicationStopping.IsCancellationRequested; attempt++)
+                    {
+                        try
+                        {
+                            await services.GetRequiredService<IGrainFactory>().GetGrain<ILedgerGrain>(0).StartAsync();
+                            return;
+                        }
+                        catch (Exception ex)
+                        {
+                            log.LogWarning(ex, "Starting the ledger failed (attempt {Attempt}); retrying", attempt);
+                            await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, attempt * 2)), lifetime.ApplicationStopping).ContinueWith(_ => { }, TaskScheduler.Default);
+                        }
+                    }
+                }, CancellationToken.None);
+                return Task.CompletedTask;
+            });
         });
 
         // Long-poll leasing for this silo's workers and the node gateway.
