@@ -5,6 +5,7 @@ using DePin.Abstractions.Nodes;
 using DePin.Abstractions.Rewards;
 using DePin.Abstractions.Scheduling;
 using DePin.Compute.Catalog;
+using DePin.Grains.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -34,7 +35,7 @@ public sealed class JobGrain(
     IJobOutputStore outputStore,
     IOptions<SchedulerOptions> options,
     TimeProvider clock,
-    ILogger<JobGrain> logger) : Grain, IJobGrain, IRemindable
+    ILogger<JobGrain> logger) : StoredGrain, IJobGrain, IRemindable
 {
     private const string CreditReminder = "credits";
     private readonly SchedulerOptions _options = options.Value;
@@ -50,9 +51,6 @@ public sealed class JobGrain(
     private bool _reminderRegistered;
     private bool _reminderMayExist;
     private bool _summaryStale;
-    // A write failed: memory may be ahead of storage. Until the activation is gone, every call is refused so that its
-    // caller retries against a fresh activation (a shard's retry must never meet outputs that were not stored).
-    private bool _poisoned;
     private JobView? View => state.State.View;
     private bool Ended => View is { } v && v.Status.IsTerminal();
 
@@ -126,7 +124,7 @@ public sealed class JobGrain(
         }
         catch
         {
-            Poison(); // nothing stored: the next call meets no job
+            DropActivation(); // nothing stored: the next call meets no job
             throw;
         }
         state.State.Enqueued = true;
@@ -143,7 +141,6 @@ public sealed class JobGrain(
 
     async Task<JobView?> IJobGrain.CancelAsync()
     {
-        ThrowIfPoisoned();
         if (View is not { } view || view.Status.IsTerminal()) return View;
         await FinishAsync(JobStatus.Cancelled, "cancelled by the client", null);
         await WithdrawUnitsAsync();
@@ -153,7 +150,6 @@ public sealed class JobGrain(
 
     async Task IJobGrain.MarkStartedAsync()
     {
-        ThrowIfPoisoned();
         if (View is not { Status: JobStatus.Submitted } view) return;
         // Not stored on its own: the write that ends the job stores it (a job reactivated with outputs is Running).
         state.State.View = view with { Status = JobStatus.Running, StartedAt = clock.GetUtcNow() };
@@ -162,7 +158,6 @@ public sealed class JobGrain(
 
     async Task IJobGrain.AcceptUnitsAsync(IReadOnlyList<VerifiedUnit> units)
     {
-        ThrowIfPoisoned();
         // Late results of an ended job are dropped: nobody pays for them (a completed job already has every unit).
         if (View is not { } view || view.Status.IsTerminal()) return;
         var fresh = new List<StoredOutput>();
@@ -200,7 +195,7 @@ public sealed class JobGrain(
             catch
             {
                 // The batch may or may not be stored: reload what is, on the shard's redelivery.
-                Poison();
+                DropActivation();
                 throw;
             }
             foreach (var output in stored) Keep(output);
@@ -216,7 +211,6 @@ public sealed class JobGrain(
 
     async Task IJobGrain.FailUnitAsync(int unitIndex, string reason)
     {
-        ThrowIfPoisoned();
         if (View is not { } view || view.Status.IsTerminal()) return;
         await FinishAsync(JobStatus.Failed, reason, null);
         // The caller is a queue shard in the middle of its own turn: awaiting the withdrawal (which calls every shard,
@@ -229,7 +223,6 @@ public sealed class JobGrain(
 
     async Task<JobView?> IJobGrain.ReconcileAsync()
     {
-        ThrowIfPoisoned();
         if (View is null) return null;
         if (Ended)
         {
@@ -242,7 +235,6 @@ public sealed class JobGrain(
 
     async Task<bool> IJobGrain.ExpireAsync()
     {
-        ThrowIfPoisoned();
         if (View is not { } view) return true;
         if (!view.Status.IsTerminal() || view.FinishedAt is not { } finished || clock.GetUtcNow() - finished < _options.JobRetention)
             return false;
@@ -559,29 +551,20 @@ public sealed class JobGrain(
         }
         catch
         {
-            Poison();
+            DropActivation();
             throw;
         }
     }
 
-    private void Poison()
+    /// <summary>A write failed: no timer may act on memory that storage may not hold (calls are refused by <see cref="StoredGrain"/>).</summary>
+    private void DropActivation()
     {
-        _poisoned = true;
-        DeactivateOnIdle();
-    }
-
-    private void ThrowIfPoisoned()
-    {
-        if (_poisoned) throw new JobActivationReplacedException(this.GetPrimaryKeyString());
+        Poison();
+        _retry?.Dispose();
+        _retry = null;
+        _reconcile?.Dispose();
+        _reconcile = null;
     }
 
     private static SubmitOutcome Refuse(string error) => new(false, error, null);
-}
-
-/// <summary>A job activation refused a call because a write of its had failed; the caller retries (a new activation answers).</summary>
-[GenerateSerializer, Alias("depin.JobActivationReplacedException")]
-public sealed class JobActivationReplacedException : Exception
-{
-    /// <summary>Creates the exception.</summary>
-    public JobActivationReplacedException(string jobId) : base($"job {jobId}: a storage write failed; this activation is being replaced, retry") { }
 }

@@ -1,3 +1,4 @@
+using DePin.Grains.Storage;
 using System.Numerics;
 using DePin.Abstractions;
 using DePin.Abstractions.Rewards;
@@ -39,7 +40,7 @@ public sealed class LedgerGrain(
     SettlerSilos settlerSilos,
     IEpochStore epochs,
     TimeProvider clock,
-    ILogger<LedgerGrain> logger) : Grain, ILedgerGrain, IRemindable
+    ILogger<LedgerGrain> logger) : StoredGrain, ILedgerGrain, IRemindable
 {
     /// <summary>Epoch headers kept in the ledger's state; older ones are in the <see cref="IEpochStore"/>.</summary>
     public const int RecentEpochs = 16;
@@ -55,7 +56,10 @@ public sealed class LedgerGrain(
         // The epoch timer belongs to the activation: every activation (first, after a move, after a silo loss) starts it.
         var period = options.Value.EpochPeriod;
         if (period > TimeSpan.Zero)
-            _timer = this.RegisterGrainTimer(async _ => await CloseAsync(), new GrainTimerCreationOptions(period, period) { KeepAlive = true });
+            _timer = this.RegisterGrainTimer(async _ =>
+            {
+                if (!Poisoned) await CloseAsync();
+            }, new GrainTimerCreationOptions(period, period) { KeepAlive = true });
         // Resume handing epochs to the chain after a move or a restart (or move on, if this silo cannot settle).
         await SettlePendingAsync();
     }
@@ -231,7 +235,7 @@ public sealed class LedgerGrain(
         catch
         {
             // Memory is ahead of storage: drop the activation, the next one reads the state as stored and closes again.
-            DeactivateOnIdle();
+            Poison();
             throw;
         }
     }

@@ -1,3 +1,4 @@
+using DePin.Grains.Storage;
 using DePin.Abstractions.Rewards;
 using Orleans.Runtime;
 
@@ -33,7 +34,7 @@ public sealed class LedgerDirtyState
 /// </summary>
 public sealed class LedgerShardGrain(
     [PersistentState("ledgershard", StorageNames.Store)] IPersistentState<LedgerShardState> state,
-    [PersistentState("ledgerdirty", StorageNames.Store)] IPersistentState<LedgerDirtyState> dirtyState) : Grain, ILedgerShardGrain
+    [PersistentState("ledgerdirty", StorageNames.Store)] IPersistentState<LedgerDirtyState> dirtyState) : StoredGrain, ILedgerShardGrain
 {
     private Task _dirtyWrite = Task.CompletedTask;
     private Task? _nextDirtyWrite;
@@ -121,7 +122,7 @@ public sealed class LedgerShardGrain(
         }
         catch
         {
-            DeactivateOnIdle();
+            Poison();
             throw;
         }
     }

@@ -1,3 +1,4 @@
+using DePin.Grains.Storage;
 using DePin.Abstractions.Rewards;
 
 namespace DePin.Grains.Rewards;
@@ -28,7 +29,7 @@ public sealed class RewardAccountState
 /// </summary>
 public sealed class RewardAccountGrain(
     [PersistentState("account", StorageNames.Store)] IPersistentState<RewardAccountState> state,
-    TimeProvider clock) : Grain, IRewardAccountGrain
+    TimeProvider clock) : StoredGrain, IRewardAccountGrain
 {
     /// <summary>How many epochs that paid the account its statement keeps (older lines are in the epoch store's entries).</summary>
     public const int StatementLength = 32;
@@ -128,7 +129,7 @@ public sealed class RewardAccountGrain(
         }
         catch
         {
-            DeactivateOnIdle();
+            Poison();
             throw;
         }
     }

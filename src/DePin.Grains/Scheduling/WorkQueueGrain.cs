@@ -1,3 +1,4 @@
+using DePin.Grains.Storage;
 using DePin.Abstractions.Jobs;
 using DePin.Abstractions.Nodes;
 using DePin.Abstractions.Scheduling;
@@ -22,7 +23,7 @@ public sealed class WorkQueueGrain(
     IWorkUnitStore store,
     IOptions<SchedulerOptions> options,
     TimeProvider clock,
-    ILogger<WorkQueueGrain> logger) : Grain, IWorkQueueGrain
+    ILogger<WorkQueueGrain> logger) : StoredGrain, IWorkQueueGrain
 {
     private readonly SchedulerOptions _options = options.Value;
     private readonly ObserverManager<IWorkAvailableObserver> _observers = new(TimeSpan.FromMinutes(2), logger);
@@ -105,7 +106,10 @@ public sealed class WorkQueueGrain(
     Task<QueueStats> IWorkQueueGrain.GetStatsAsync() =>
         Task.FromResult(new QueueStats(Shard, _book.Ready, _book.Leased, _book.Jobs, _book.Verified, _book.Expired));
 
-    private async Task SweepAsync(CancellationToken cancellationToken) => await ExpireAsync();
+    private async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        if (!Poisoned) await ExpireAsync();
+    }
 
     private async Task<int> ExpireAsync()
     {
@@ -186,7 +190,7 @@ public sealed class WorkQueueGrain(
         }
         catch
         {
-            DeactivateOnIdle();
+            Poison();
             throw;
         }
     }

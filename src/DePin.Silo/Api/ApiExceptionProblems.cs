@@ -15,10 +15,33 @@ public sealed class ApiExceptionProblems : IExceptionHandler
     /// <inheritdoc />
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
     {
-        if (exception is not BadHttpRequestException bad || http.Response.HasStarted) return false;
+        if (http.Response.HasStarted) return false;
+        if (IsTransient(exception))
+        {
+            // Storage or a silo was unavailable for a moment (a Redis failover, a silo that just died): nothing the
+            // client sent was wrong and nothing half done is kept, so it is told to retry rather than given a 500.
+            http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            http.Response.Headers.RetryAfter = "1";
+            await Results.Problem(statusCode: 503, title: "Temporarily unavailable",
+                detail: "The cluster could not complete the request because storage or a silo was briefly unavailable; retry it (with the same Idempotency-Key for a submission).").ExecuteAsync(http);
+            return true;
+        }
+        if (exception is not BadHttpRequestException bad) return false;
         http.Response.StatusCode = bad.StatusCode;
         await Results.Problem(statusCode: bad.StatusCode, title: "Unreadable request", detail: bad.Message).ExecuteAsync(http);
         return true;
+    }
+
+    /// <summary>Failures of the cluster's own machinery (storage, silo messaging, timeouts), not of the request.</summary>
+    private static bool IsTransient(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is TimeoutException or Orleans.Runtime.OrleansException or StackExchange.Redis.RedisException
+                or DePin.Grains.Storage.ActivationReplacedException or DePin.Silo.Hosting.InjectedStorageFaultException)
+                return true;
+        }
+        return false;
     }
 
     /// <summary>Writes a status code page (an error answer without a body) as problem+json.</summary>
