@@ -24,20 +24,15 @@ public sealed class GroupCommit(IStorage state, Action? onFailure = null)
         var mine = ++_changed;
         while (_stored < mine)
         {
-            if (_inFlight is { } running)
+            // A finished write is not in flight (whoever started it may not have resumed yet: never spin on it).
+            if (_inFlight is { IsCompleted: false } running)
             {
-                await running; // started before this change, or by another waiter after it: look again when done
+                await running; // started before this change, or it holds it: look again when done
                 continue;
             }
-            _inFlight = WriteOnceAsync(_changed);
-            try
-            {
-                await _inFlight;
-            }
-            finally
-            {
-                _inFlight = null;
-            }
+            var write = WriteOnceAsync(_changed);
+            _inFlight = write;
+            await write;
         }
     }
 
