@@ -17,7 +17,7 @@ using Microsoft.Extensions.Hosting;
 if (Array.IndexOf(args, "--small-jobs") is var small and >= 0)
 {
     var phases = small + 1 < args.Length ? args[small + 1].Split(',').Select(int.Parse).ToArray() : [1_000, 10_000, 100_000];
-    await SmallJobsBench.RunAsync(phases, ArgValue("--clients", 16));
+    await SmallJobsBench.RunAsync(phases, ArgValue("--clients", 16), ArgValue("--warmup", 5_000));
     return;
 }
 

@@ -18,7 +18,7 @@ using Microsoft.Extensions.Hosting;
 /// </summary>
 internal static class SmallJobsBench
 {
-    public static async Task RunAsync(int[] phases, int clients)
+    public static async Task RunAsync(int[] phases, int clients, int warmup)
     {
         var keys = Path.Combine(Path.GetTempPath(), "depin-bench-keys-" + Guid.NewGuid().ToString("N")[..8]);
         var port = FreePort();
@@ -48,11 +48,12 @@ internal static class SmallJobsBench
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(Path.Combine(keys, "client.key")).Trim());
 
             Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}; load before: {File.ReadAllText("/proc/loadavg").Trim()}");
-            Console.WriteLine($"config: one-unit montecarlo-pi jobs over HTTP, {clients} concurrent clients, 1 silo (embedded default, in-memory storage), vectorised CPU worker");
+            Console.WriteLine($"config: one-unit montecarlo-pi jobs over HTTP, {clients} concurrent clients, {warmup:N0} warm-up jobs first, 1 silo (embedded default, in-memory storage), vectorised CPU worker");
             Console.WriteLine("| phase (jobs) | accepted/s | completed end to end, jobs/s | ÷ empty grain calls/s |");
             Console.WriteLine("|---|---|---|---|");
             var seed = 0;
-            foreach (var count in phases)
+            // A warm-up phase (not printed) so every phase meets JIT-optimised code, not the first minutes of tiering.
+            foreach (var (count, printed) in new[] { (warmup, false) }.Where(w => w.Item1 > 0).Concat(phases.Select(p => (p, true))))
             {
                 var ids = new string[count];
                 var next = -1;
@@ -90,7 +91,8 @@ internal static class SmallJobsBench
                 }
                 var elapsed = sw.Elapsed;
                 var perSecond = count / elapsed.TotalSeconds;
-                Console.WriteLine($"| {count:N0} | {count / accepted.TotalSeconds:N0} | {perSecond:N0} | {perSecond / baseline:F4} |");
+                if (printed) Console.WriteLine($"| {count:N0} | {count / accepted.TotalSeconds:N0} | {perSecond:N0} | {perSecond / baseline:F4} |");
+                else Console.WriteLine($"(warm-up: {count:N0} jobs at {perSecond:N0} jobs/s, not counted)");
             }
             Console.WriteLine($"baseline: {baseline:N0} empty grain calls/s (same process, 8 callers); load after: {File.ReadAllText("/proc/loadavg").Trim()}");
             Console.WriteLine($"silo memory at the end: GC heap {GC.GetTotalMemory(false) / 1048576.0:N0} MiB, working set {Environment.WorkingSet / 1048576.0:N0} MiB");

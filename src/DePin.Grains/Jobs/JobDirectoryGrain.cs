@@ -10,6 +10,12 @@ namespace DePin.Grains.Jobs;
 /// revives unfinished jobs so that they reconcile, and deletes finished jobs whose retention is over: the list holds the
 /// jobs of the retention window, not of the network's whole life.
 /// </summary>
+/// <remarks>
+/// Reentrant: a sweep calls jobs while those jobs may be calling the directory (a job publishing its status waits for
+/// the directory, the sweep waits for the job): a non-reentrant directory would deadlock the pair. Rows change only
+/// between awaits, and one sweep runs at a time.
+/// </remarks>
+[Orleans.Concurrency.Reentrant]
 public sealed class JobDirectoryGrain(
     IJobIndexStore store,
     IOptions<SchedulerOptions> options,
@@ -19,6 +25,7 @@ public sealed class JobDirectoryGrain(
     private const string Sweep = "sweep";
     private readonly Dictionary<string, JobSummary> _jobs = new(StringComparer.Ordinal);
     private bool _sweepRegistered;
+    private bool _sweeping;
     private int Shard => (int)this.GetPrimaryKeyLong();
 
     /// <inheritdoc />
@@ -56,6 +63,20 @@ public sealed class JobDirectoryGrain(
 
     private async Task SweepAsync()
     {
+        if (_sweeping) return;
+        _sweeping = true;
+        try
+        {
+            await SweepOnceAsync();
+        }
+        finally
+        {
+            _sweeping = false;
+        }
+    }
+
+    private async Task SweepOnceAsync()
+    {
         var retention = options.Value.JobRetention;
         var now = clock.GetUtcNow();
         var gone = new List<string>();
@@ -86,8 +107,10 @@ public sealed class JobDirectoryGrain(
         }
         foreach (var row in stale)
         {
+            // Only if no fresher row arrived from the job meanwhile.
+            if (!_jobs.TryGetValue(row.JobId, out var current) || current.Status.IsTerminal()) continue;
             await store.UpsertAsync(Shard, row);
-            _jobs[row.JobId] = row;
+            if (_jobs.TryGetValue(row.JobId, out current) && !current.Status.IsTerminal()) _jobs[row.JobId] = row;
         }
         if (gone.Count == 0) return;
         await store.RemoveAsync(Shard, gone);
