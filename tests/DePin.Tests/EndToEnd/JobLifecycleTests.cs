@@ -28,7 +28,7 @@ public sealed class JobLifecycleTests : IClassFixture<JobLifecycleTests.Device>
         public void Dispose() => Cpu.Dispose();
     }
 
-    private static readonly NodeCapabilities Cpu = new() { DeviceName = "test", DeviceKind = "VectorCpu", MemoryBytes = 1L << 34 };
+    private static NodeCapabilities Cpu => TestNodes.Cpu;
 
     private static readonly Dictionary<string, string?> Fast = new()
     {

@@ -31,7 +31,7 @@ public sealed class NodeRetentionTests(NodeRetentionTests.Silo fixture) : IClass
         public Task DisposeAsync() => Host.DisposeAsync().AsTask();
     }
 
-    private static readonly NodeCapabilities Cpu = new() { DeviceName = "test", DeviceKind = "VectorCpu", MemoryBytes = 1L << 34 };
+    private static NodeCapabilities Cpu => TestNodes.Cpu;
 
     private IGrainFactory Grains => fixture.Host.Grains;
 

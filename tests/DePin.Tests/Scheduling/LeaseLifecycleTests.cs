@@ -45,7 +45,7 @@ public sealed class LeaseLifecycleTests(LeaseLifecycleTests.Silo fixture) : ICla
         }
     }
 
-    private static readonly NodeCapabilities Cpu = new() { DeviceName = "test", DeviceKind = "VectorCpu", MemoryBytes = 1L << 34 };
+    private static NodeCapabilities Cpu => TestNodes.Cpu;
 
     private IGrainFactory Grains => fixture.Host.Grains;
     private IWorkQueueGrain Shard => Grains.GetGrain<IWorkQueueGrain>(0);

@@ -36,8 +36,7 @@ public sealed class SchedulerTests(SchedulerTests.Silo fixture) : IClassFixture<
         }
     }
 
-    /// <summary>What the test's nodes report: a CPU with plenty of memory.</summary>
-    private static readonly NodeCapabilities Cpu = new() { DeviceName = "test", DeviceKind = "VectorCpu", MemoryBytes = 1L << 34 };
+    private static NodeCapabilities Cpu => TestNodes.Cpu;
 
     private IGrainFactory Grains => fixture.Host.Grains;
     private IWorkQueueGrain Shard => Grains.GetGrain<IWorkQueueGrain>(0);
