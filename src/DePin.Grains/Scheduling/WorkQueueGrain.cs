@@ -47,7 +47,10 @@ public sealed class WorkQueueGrain(
     {
         var changes = new ShardChanges();
         _book.Enqueue(batch, clock.GetUtcNow(), changes);
-        await ApplyAsync(changes);
+        // Only stored and announced: a submission must not wait for this shard to deliver other jobs' verified units
+        // (reports and the sweep deliver them).
+        await SaveAsync(changes);
+        await NotifyWorkAvailableAsync();
     }
 
     Task<IReadOnlyList<WorkUnitLease>> IWorkQueueGrain.LeaseAsync(string nodeId, int max) =>
