@@ -120,7 +120,7 @@ public sealed class ClientGrain(
         }
 
         State.Active[jobId] = view.UnitCount;
-        if (!State.Recent.Exists(r => r.JobId == jobId))
+        if (!replayed || !State.Recent.Exists(r => r.JobId == jobId))
         {
             State.Recent.Add(new JobSummary(jobId, view.Kernel, view.Status, view.UnitCount, view.SubmittedAt));
             if (State.Recent.Count > RecentJobs) State.Recent.RemoveRange(0, State.Recent.Count - RecentJobs);

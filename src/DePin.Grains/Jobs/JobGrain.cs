@@ -120,16 +120,13 @@ public sealed class JobGrain(
         // which got no answer, submits again.
         try
         {
-            await EnqueueAsync(state.State.UnitInputs.Select((input, i) => new UnitInput(i, input)).ToList(), reconciled: false);
+            await EnqueueAsync();
         }
         catch
         {
-            DropActivation(); // nothing stored: the next call meets no job
+            DropActivation(); // nothing stored (or a failed write, which drops it too): the next call meets no job
             throw;
         }
-        state.State.Enqueued = true;
-        state.State.UnitInputs = null;
-        await WriteAsync();
         await PublishSummaryAsync();
         StartReconcileTimer();
         return new SubmitOutcome(true, null, View);
@@ -317,14 +314,14 @@ public sealed class JobGrain(
         await PublishSummaryAsync();
     }
 
+    /// <summary>Queues the units not yet stored, then stores the job without its inputs (the shards own them now).</summary>
     private async Task EnqueueAsync()
     {
         var inputs = state.State.UnitInputs ?? [];
-        // After a restart, units already stored need no queueing again.
         await EnqueueAsync([.. Enumerable.Range(0, inputs.Count).Where(i => _outputs.Length <= i || _outputs[i] is null)
             .Select(i => new UnitInput(i, inputs[i]))], reconciled: false);
         state.State.Enqueued = true;
-        state.State.UnitInputs = null; // the shards own the inputs now
+        state.State.UnitInputs = null;
         await WriteAsync();
     }
 
